@@ -1,0 +1,62 @@
+// Package client is the libenos device client: it authenticates with EnOS,
+// keeps the session token and the message sequence, signs every request with
+// option 2101 and delivers CON requests with RFC 7252 retransmission.
+//
+// A Client is safe for concurrent use. Its requests go out one at a time, in
+// call order (RFC 7252 NSTART = 1, and EnOS rejects a sequence that is not
+// larger than the previous one).
+package client
+
+import (
+	"time"
+)
+
+// SignMode says when requests carry option 2101 (protocol.md §3).
+type SignMode int
+
+const (
+	SignAuto   SignMode = 0 // sign when the auth response carried a token; stop on 4.02
+	SignAlways SignMode = 1
+	SignNever  SignMode = 2
+)
+
+// Defaults applied by New to zero fields of Config.
+const (
+	DefaultPort          = "5683"
+	DefaultLifetime      = 3600 // seconds
+	DefaultAckTimeout    = 2 * time.Second
+	DefaultMaxRetransmit = 4
+)
+
+// Config describes one device. Zero values take the documented defaults.
+type Config struct {
+	Server        string        // "host" or "host:port" (default port 5683)
+	ProductKey    string        // a URI path segment: no '/', '?', '#', spaces or control characters
+	DeviceKey     string        // same rules as ProductKey
+	DeviceSecret  string        // never logged
+	Lifetime      int           // seconds, 30..86400; 0 means 3600
+	AckTimeout    time.Duration // RFC 7252 ACK_TIMEOUT; 0 means 2 s
+	MaxRetransmit int           // RFC 7252 MAX_RETRANSMIT; 0 means 4, negative means none
+	SignMode      SignMode
+	SignIV        []byte // 16 bytes; nil means sign.DefaultIV
+	StateDir      string // "" means nothing persisted
+}
+
+// Response is what EnOS answered to a request.
+type Response struct {
+	Code    uint8  // CoAP code, class<<5 | detail: 2.04 is 68
+	Payload []byte // owned by the caller
+}
+
+// CodeString renders a CoAP code as "c.dd", e.g. "2.04".
+func CodeString(code uint8) string {
+	const digits = "0123456789"
+	c, d := code>>5, code&0x1f
+	return string([]byte{digits[c], '.', digits[d/10], digits[d%10]})
+}
+
+// Signature is one option-2101 value and the sequence it consumed.
+type Signature struct {
+	Value    string
+	Sequence uint32
+}
