@@ -2,27 +2,127 @@ package client
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+
+	"github.com/libenos/libenos/core/sign"
+	"github.com/libenos/libenos/core/transport"
 )
+
+// contentJSON is CoAP Content-Format 50, application/json.
+const contentJSON = 50
 
 // Client is one device's connection to EnOS.
 type Client struct {
-	cfg Config
+	cfg         Config
+	conn        *transport.Conn
+	authPath    string
+	authPayload []byte // fixed: the auth sign depends only on the config
+	reportPath  string
+
+	// turn is a FIFO lock: Go serves blocked channel senders in order, so
+	// concurrent callers get their turn in the order they asked for it.
+	turn   chan struct{}
+	closed atomic.Bool
+
+	// Guarded by turn.
+	signer      *sign.Signer
+	sess        session
+	no2101      bool // auto mode saw 4.02 for option 2101: never sign again
+	signScratch []byte
+
+	stats statCounters
+}
+
+// session is what one authentication gives: a token and a sequence counter.
+type session struct {
+	valid    bool
+	token    string
+	signing  bool
+	seq      uint32    // last sequence used
+	lastSeen time.Time // last answer from EnOS: the lifetime slides from here
 }
 
 // New validates cfg, applies defaults and returns a Client. It does no I/O.
 func New(cfg Config) (*Client, error) {
-	return &Client{cfg: cfg}, nil
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	signer, err := sign.NewSigner(cfg.DeviceSecret, cfg.SignIV)
+	if err != nil {
+		return nil, &Error{Code: CodeInvalid, Msg: "sign IV", Err: err}
+	}
+	authSign, err := sign.AuthSign(cfg.ProductKey, cfg.DeviceKey, cfg.DeviceSecret, cfg.Lifetime)
+	if err != nil {
+		return nil, &Error{Code: CodeInvalid, Msg: "auth sign", Err: err}
+	}
+	c := &Client{
+		cfg:         cfg,
+		conn:        transport.New(cfg.Server, transport.Params{AckTimeout: cfg.AckTimeout, MaxRetransmit: cfg.MaxRetransmit}),
+		authPath:    "/auth/" + cfg.ProductKey + "/" + cfg.DeviceKey,
+		authPayload: []byte(`{"secureMode":2,"lifetime":` + strconv.Itoa(cfg.Lifetime) + `,"sign":"` + authSign + `"}`),
+		reportPath:  "/topic/sys/" + cfg.ProductKey + "/" + cfg.DeviceKey + "/thing/model/up_raw",
+		turn:        make(chan struct{}, 1),
+		signer:      signer,
+		signScratch: make([]byte, 0, 128),
+	}
+	return c, nil
+}
+
+// Config returns the configuration with defaults applied.
+func (c *Client) Config() Config { return c.cfg }
+
+// Window is the longest one CoAP exchange can take (RFC 7252 MAX_TRANSMIT_WAIT).
+func (c *Client) Window() time.Duration {
+	return transport.Params{AckTimeout: c.cfg.AckTimeout, MaxRetransmit: c.cfg.MaxRetransmit}.Window()
+}
+
+func (c *Client) acquire(ctx context.Context) error {
+	if c.closed.Load() {
+		return errClosed
+	}
+	select {
+	case c.turn <- struct{}{}:
+	case <-ctx.Done():
+		return ctxError(ctx.Err())
+	}
+	if c.closed.Load() {
+		<-c.turn
+		return errClosed
+	}
+	return nil
+}
+
+func (c *Client) release() { <-c.turn }
+
+var errClosed = errorf(CodeClosed, "client is closed")
+
+// Close ends the client: an exchange in progress returns CodeClosed, and so
+// does every later call. Close is idempotent.
+func (c *Client) Close() error {
+	c.closed.Store(true)
+	return c.conn.Close()
 }
 
 // Authenticate authenticates now, ending any current session.
 func (c *Client) Authenticate(ctx context.Context) error {
-	return errorf(CodeInternal, "not implemented yet")
+	if err := c.acquire(ctx); err != nil {
+		return err
+	}
+	defer c.release()
+	return c.authenticate(ctx)
 }
 
 // Report posts payload to /topic/sys/{pk}/{dk}/thing/model/up_raw and returns
 // once EnOS acknowledged it with 2.xx, authenticating first when needed.
 func (c *Client) Report(ctx context.Context, payload []byte) error {
-	_, err := c.Publish(ctx, "", payload)
+	_, err := c.request(ctx, codes.POST, c.reportPath, payload)
 	return err
 }
 
@@ -30,7 +130,11 @@ func (c *Client) Report(ctx context.Context, payload []byte) error {
 // leading "/topic" is accepted too) and returns EnOS's response. A 4.xx/5.xx
 // answer is returned as an *Error with Code CodeRejected and the Response too.
 func (c *Client) Publish(ctx context.Context, topic string, payload []byte) (*Response, error) {
-	return nil, errorf(CodeInternal, "not implemented yet")
+	path, err := topicPath(topic)
+	if err != nil {
+		return nil, err
+	}
+	return c.request(ctx, codes.POST, path, payload)
 }
 
 // NextSignature consumes the next sequence of the session (authenticating
@@ -38,11 +142,196 @@ func (c *Client) Publish(ctx context.Context, topic string, payload []byte) (*Re
 // send CoAP themselves. If the signature is longer than room characters, it
 // returns CodeBuffer and consumes nothing.
 func (c *Client) NextSignature(ctx context.Context, room int) (Signature, error) {
-	return Signature{}, errorf(CodeInternal, "not implemented yet")
+	if err := c.acquire(ctx); err != nil {
+		return Signature{}, err
+	}
+	defer c.release()
+	if c.needsAuth() {
+		if err := c.authenticate(ctx); err != nil {
+			return Signature{}, err
+		}
+	}
+	seq := c.sess.seq + 1
+	if n := sign.SignLen(len(c.sess.token), seq); n > room {
+		return Signature{}, errorf(CodeBuffer, "signature needs %d characters, buffer holds %d", n, room)
+	}
+	v, err := c.signer.Sign(c.sess.token, seq)
+	if err != nil {
+		return Signature{}, &Error{Code: CodeInternal, Msg: "sign", Err: err}
+	}
+	c.sess.seq = seq
+	return Signature{Value: v, Sequence: seq}, nil
 }
 
-// Close ends the client; later calls return CodeClosed. Close is idempotent
-// in Go; the C ABI reports a second close as ENOS_ERR_CLOSED.
-func (c *Client) Close() error {
+// needsAuth says whether the next request must be preceded by an authentication.
+func (c *Client) needsAuth() bool {
+	s := &c.sess
+	if !s.valid || s.seq >= sign.MaxSequence {
+		return true
+	}
+	// The lifetime slides from the last exchange; renew a tenth early so a
+	// request never arrives just after EnOS dropped the session.
+	life := time.Duration(c.cfg.Lifetime) * time.Second
+	return time.Since(s.lastSeen) > life-life/10
+}
+
+// request sends one signed request, authenticating first when needed and
+// once more when EnOS answers 4.01; in auto sign mode a 4.02 turns signing off.
+func (c *Client) request(ctx context.Context, method codes.Code, path string, payload []byte) (*Response, error) {
+	if err := c.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer c.release()
+
+	freshAuth := false
+	for {
+		if c.needsAuth() {
+			if err := c.authenticate(ctx); err != nil {
+				return nil, err
+			}
+			freshAuth = true
+		}
+		req := transport.Request{Code: method, Path: path, ContentFormat: -1, Payload: payload}
+		signed := c.sess.signing
+		if signed {
+			c.sess.seq++
+			var err error
+			c.signScratch, err = c.signer.AppendSign(c.signScratch[:0], c.sess.token, c.sess.seq)
+			if err != nil {
+				return nil, &Error{Code: CodeInternal, Msg: "sign", Err: err}
+			}
+			req.Sign = string(c.signScratch)
+		}
+		resp, err := c.do(ctx, &req)
+		if err != nil {
+			return nil, err
+		}
+		c.sess.lastSeen = time.Now()
+		switch {
+		case resp.Code>>5 == 2:
+			c.stats.sent.Add(1)
+			return resp, nil
+		case resp.Code == uint8(codes.Unauthorized) && !freshAuth:
+			// Token expired, or EnOS lost the session: authenticate again and
+			// resend with a new sequence.
+			c.sess.valid = false
+			continue
+		case resp.Code == uint8(codes.BadOption) && signed && c.cfg.SignMode == SignAuto:
+			// The server does not know option 2101 (later EnOS documentation).
+			c.no2101 = true
+			c.sess.signing = false
+			continue
+		}
+		c.stats.failed.Add(1)
+		return resp, &Error{Code: CodeRejected, CoAP: resp.Code,
+			Msg: "EnOS answered " + CodeString(resp.Code) + " to " + path + detail(resp.Payload)}
+	}
+}
+
+// do runs one exchange and turns transport errors into Codes.
+func (c *Client) do(ctx context.Context, req *transport.Request) (*Response, error) {
+	r, err := c.conn.Do(ctx, req)
+	if err != nil {
+		c.stats.failed.Add(1)
+		return nil, transportError(ctx, req.Path, err)
+	}
+	return &Response{Code: uint8(r.Code), Payload: r.Payload}, nil
+}
+
+func transportError(ctx context.Context, path string, err error) error {
+	var ne *transport.NetError
+	switch {
+	case errors.Is(err, transport.ErrClosed):
+		return errClosed
+	case errors.Is(err, transport.ErrTimeout):
+		return &Error{Code: CodeTimeout, Msg: "no answer to " + path + " within the retransmission window"}
+	case errors.Is(err, transport.ErrTooBig):
+		return &Error{Code: CodeInvalid, Msg: "request to " + path + " does not fit one datagram", Err: err}
+	case errors.Is(err, transport.ErrReset):
+		return &Error{Code: CodeRejected, Msg: "EnOS reset the request to " + path}
+	case errors.As(err, &ne):
+		return &Error{Code: CodeNetwork, Msg: "cannot reach the server", Err: ne.Err}
+	case ctx.Err() != nil:
+		return ctxError(ctx.Err())
+	}
+	return &Error{Code: CodeInternal, Msg: "transport", Err: err}
+}
+
+func ctxError(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Code: CodeTimeout, Msg: "deadline exceeded", Err: err}
+	}
+	return &Error{Code: CodeTimeout, Msg: "cancelled", Err: err}
+}
+
+// authenticate runs POST /auth/{pk}/{dk} and starts a new session.
+func (c *Client) authenticate(ctx context.Context) error {
+	c.sess = session{}
+	c.stats.auths.Add(1)
+	resp, err := c.do(ctx, &transport.Request{Code: codes.POST, Path: c.authPath, ContentFormat: contentJSON, Payload: c.authPayload})
+	if err != nil {
+		return err
+	}
+	switch {
+	case resp.Code>>5 == 2:
+	case resp.Code>>5 == 4:
+		return &Error{Code: CodeAuth, CoAP: resp.Code, Msg: "EnOS refused authentication with " + CodeString(resp.Code) + detail(resp.Payload)}
+	default:
+		return &Error{Code: CodeRejected, CoAP: resp.Code, Msg: "EnOS answered " + CodeString(resp.Code) + " to authentication" + detail(resp.Payload)}
+	}
+	token, hasToken, err := parseToken(resp.Payload)
+	if err != nil {
+		return &Error{Code: CodeAuth, CoAP: resp.Code, Msg: "unreadable authentication response", Err: err}
+	}
+	c.sess = session{
+		valid:    true,
+		token:    token,
+		signing:  c.cfg.SignMode == SignAlways || (c.cfg.SignMode == SignAuto && hasToken && !c.no2101),
+		lastSeen: time.Now(),
+	}
 	return nil
+}
+
+// parseToken reads {"token":"..."} or {"data":{"token":"..."}}; an empty
+// payload means no token (later EnOS documentation).
+func parseToken(payload []byte) (token string, ok bool, err error) {
+	if len(payload) == 0 {
+		return "", false, nil
+	}
+	var v struct {
+		Token *string `json:"token"`
+		Data  *struct {
+			Token *string `json:"token"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(payload, &v); err != nil {
+		return "", false, errors.New("payload is not a JSON object with a string token")
+	}
+	switch {
+	case v.Token != nil && *v.Token != "":
+		return *v.Token, true, nil
+	case v.Data != nil && v.Data.Token != nil && *v.Data.Token != "":
+		return *v.Data.Token, true, nil
+	}
+	return "", false, nil
+}
+
+// detail renders a short, printable excerpt of a diagnostic payload.
+func detail(p []byte) string {
+	if len(p) == 0 {
+		return ""
+	}
+	const max = 120
+	b := make([]byte, 0, max+3)
+	for _, ch := range p {
+		if len(b) >= max {
+			b = append(b, "..."...)
+			break
+		}
+		if ch < ' ' || ch >= 0x7f {
+			ch = '?'
+		}
+		b = append(b, ch)
+	}
+	return " (" + string(b) + ")"
 }

@@ -1,0 +1,128 @@
+package client
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/libenos/libenos/core/sign"
+)
+
+// Bounds of the transmission parameters. They keep the retransmission window
+// (ACK timeout × 1.5 × (2^(MAX_RETRANSMIT+1) − 1)) within a few hours.
+const (
+	MaxAckTimeout    = 60 * time.Second
+	MinAckTimeout    = time.Millisecond
+	MaxMaxRetransmit = 10
+	maxKeyLen        = 255 // a Uri-Path option holds at most 255 bytes
+	maxSecretLen     = 4096
+)
+
+// normalize validates cfg and fills in defaults. Error messages name the field
+// but never echo the secret.
+func (cfg Config) normalize() (Config, error) {
+	var err error
+	if cfg.Server, err = serverAddr(cfg.Server); err != nil {
+		return cfg, err
+	}
+	if err := checkSegment("product key", cfg.ProductKey); err != nil {
+		return cfg, err
+	}
+	if err := checkSegment("device key", cfg.DeviceKey); err != nil {
+		return cfg, err
+	}
+	if cfg.DeviceSecret == "" {
+		return cfg, errorf(CodeInvalid, "device secret is empty")
+	}
+	if len(cfg.DeviceSecret) > maxSecretLen {
+		return cfg, errorf(CodeInvalid, "device secret is longer than %d bytes", maxSecretLen)
+	}
+	switch {
+	case cfg.Lifetime == 0:
+		cfg.Lifetime = DefaultLifetime
+	case cfg.Lifetime < sign.MinLifetime || cfg.Lifetime > sign.MaxLifetime:
+		return cfg, errorf(CodeInvalid, "lifetime %d s is outside 30..86400", cfg.Lifetime)
+	}
+	switch {
+	case cfg.AckTimeout == 0:
+		cfg.AckTimeout = DefaultAckTimeout
+	case cfg.AckTimeout < MinAckTimeout || cfg.AckTimeout > MaxAckTimeout:
+		return cfg, errorf(CodeInvalid, "ACK timeout %v is outside 1 ms..60 s", cfg.AckTimeout)
+	}
+	switch {
+	case cfg.MaxRetransmit == 0:
+		cfg.MaxRetransmit = DefaultMaxRetransmit
+	case cfg.MaxRetransmit < 0:
+		cfg.MaxRetransmit = 0
+	case cfg.MaxRetransmit > MaxMaxRetransmit:
+		return cfg, errorf(CodeInvalid, "max retransmit %d is above %d", cfg.MaxRetransmit, MaxMaxRetransmit)
+	}
+	if cfg.SignMode < SignAuto || cfg.SignMode > SignNever {
+		return cfg, errorf(CodeInvalid, "sign mode %d is not 0 (auto), 1 (always) or 2 (never)", cfg.SignMode)
+	}
+	if cfg.SignIV != nil && len(cfg.SignIV) != 16 {
+		return cfg, errorf(CodeInvalid, "sign IV must be 16 bytes, got %d", len(cfg.SignIV))
+	}
+	return cfg, nil
+}
+
+// serverAddr turns "host", "host:port", "[v6]:port" or a bare IPv6 address
+// into "host:port".
+func serverAddr(s string) (string, error) {
+	if s == "" {
+		return "", errorf(CodeInvalid, "server is empty")
+	}
+	if strings.ContainsAny(s, " /?#\t\r\n") {
+		return "", errorf(CodeInvalid, "server %q is not a host or host:port", s)
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		// No port: a name, an IPv4 address, "[v6]" or a bare IPv6 address.
+		host, port = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), DefaultPort
+	}
+	if host == "" {
+		return "", errorf(CodeInvalid, "server %q has no host", s)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
+		return "", errorf(CodeInvalid, "server %q has an invalid port", s)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// checkSegment accepts what can stand as one URI path segment.
+func checkSegment(what, v string) error {
+	if v == "" {
+		return errorf(CodeInvalid, "%s is empty", what)
+	}
+	if len(v) > maxKeyLen {
+		return errorf(CodeInvalid, "%s is longer than %d bytes", what, maxKeyLen)
+	}
+	if v == "." || v == ".." {
+		return errorf(CodeInvalid, "%s %q cannot be a URI path segment", what, v)
+	}
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; b <= ' ' || b >= 0x7f || b == '/' || b == '?' || b == '#' || b == '%' {
+			return errorf(CodeInvalid, "%s %q cannot be a URI path segment (character %q)", what, v, b)
+		}
+	}
+	return nil
+}
+
+// topicPath turns an MQTT topic ("/sys/pk/dk/...", with or without the
+// "/topic" prefix) into the CoAP URI path "/topic/...".
+func topicPath(topic string) (string, error) {
+	if topic == "" || topic[0] != '/' {
+		return "", errorf(CodeInvalid, "topic %q must start with '/'", topic)
+	}
+	p := topic
+	if !strings.HasPrefix(p, "/topic/") {
+		p = "/topic" + p
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		if err := checkSegment("topic segment", seg); err != nil {
+			return "", errorf(CodeInvalid, "topic %q is not a valid path: %v", topic, err)
+		}
+	}
+	return p, nil
+}

@@ -1,0 +1,25 @@
+package client
+
+import "sync/atomic"
+
+// Stats counts what a Client did since New.
+type Stats struct {
+	Sent            uint64 // requests EnOS acknowledged with 2.xx
+	Failed          uint64 // exchanges that failed or were rejected
+	Retransmissions uint64 // datagrams sent again
+	Auths           uint64 // authentication attempts
+}
+
+type statCounters struct {
+	sent, failed, auths atomic.Uint64
+}
+
+// Stats returns the counters; safe from any goroutine.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Sent:            c.stats.sent.Load(),
+		Failed:          c.stats.failed.Load(),
+		Retransmissions: c.conn.Retransmissions(),
+		Auths:           c.stats.auths.Load(),
+	}
+}

@@ -1,0 +1,315 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+	"github.com/plgd-dev/go-coap/v3/udp/coder"
+)
+
+// fakeServer is a raw UDP peer whose behaviour each test scripts: handle gets
+// every decoded datagram and returns the datagrams to send back.
+type fakeServer struct {
+	t    *testing.T
+	pc   net.PacketConn
+	mu   sync.Mutex
+	seen [][]byte
+}
+
+func newFakeServer(t *testing.T, handle func(n int, m *message.Message) [][]byte) *fakeServer {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &fakeServer{t: t, pc: pc}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 2048)
+		for n := 0; ; n++ {
+			k, addr, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			d := append([]byte(nil), buf[:k]...)
+			s.mu.Lock()
+			s.seen = append(s.seen, d)
+			s.mu.Unlock()
+			m := message.Message{Options: make(message.Options, 0, 16)}
+			if _, err := coder.DefaultCoder.Decode(d, &m); err != nil {
+				continue
+			}
+			for _, out := range handle(n, &m) {
+				pc.WriteTo(out, addr)
+			}
+		}
+	}()
+	return s
+}
+
+func (s *fakeServer) addr() string { return s.pc.LocalAddr().String() }
+
+func (s *fakeServer) datagrams() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]byte(nil), s.seen...)
+}
+
+func encode(t *testing.T, m message.Message) []byte {
+	buf := make([]byte, 1500)
+	n, err := coder.DefaultCoder.Encode(m, buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf[:n]
+}
+
+func ack(t *testing.T, req *message.Message, code codes.Code, payload string, opts ...message.Option) []byte {
+	return encode(t, message.Message{Type: message.Acknowledgement, MessageID: req.MessageID, Token: req.Token,
+		Code: code, Payload: []byte(payload), Options: opts})
+}
+
+var fast = Params{AckTimeout: 40 * time.Millisecond, MaxRetransmit: 3}
+
+func TestPiggybackedResponse(t *testing.T) {
+	var mu sync.Mutex
+	var got struct {
+		path, sign string
+		typ        message.Type
+		cf         message.MediaType
+	}
+	srv := newFakeServer(t, func(n int, m *message.Message) [][]byte {
+		mu.Lock()
+		defer mu.Unlock()
+		got.path, _ = m.Options.Path()
+		got.sign, _ = m.Options.GetString(OptionSign)
+		got.typ = m.Type
+		got.cf, _ = m.Options.ContentFormat()
+		return [][]byte{ack(t, m, codes.Changed, "ok",
+			message.Option{ID: OptionCommandTopic, Value: []byte("/topic/sys/p/d/thing/model/down_raw")},
+			message.Option{ID: OptionCommandPayload, Value: []byte{1, 2}})}
+	})
+	c := New(srv.addr(), fast)
+	defer c.Close()
+	r, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/topic/sys/p/d/thing/model/up_raw", ContentFormat: 50, Payload: []byte("x"), Sign: "ABCD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Code != codes.Changed || string(r.Payload) != "ok" || r.Retransmissions != 0 {
+		t.Errorf("response %+v", r)
+	}
+	if r.CommandTopic != "/topic/sys/p/d/thing/model/down_raw" || !r.HasCommandData || string(r.CommandPayload) != "\x01\x02" {
+		t.Errorf("command options %+v", r)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got.path != "/topic/sys/p/d/thing/model/up_raw" || got.sign != "ABCD" || got.typ != message.Confirmable || got.cf != 50 {
+		t.Errorf("server saw %+v", got)
+	}
+}
+
+func TestRetransmitsLostRequestsIdentically(t *testing.T) {
+	srv := newFakeServer(t, func(n int, m *message.Message) [][]byte {
+		if n < 2 {
+			return nil // lost
+		}
+		return [][]byte{ack(t, m, codes.Changed, "")}
+	})
+	c := New(srv.addr(), fast)
+	defer c.Close()
+	start := time.Now()
+	r, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/a", ContentFormat: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Retransmissions != 2 || c.Retransmissions() != 2 {
+		t.Errorf("retransmissions %d / %d, want 2", r.Retransmissions, c.Retransmissions())
+	}
+	// Back-off: at least 40 ms + 80 ms before the third transmission.
+	if el := time.Since(start); el < 120*time.Millisecond {
+		t.Errorf("answered after %v: retransmitted faster than the back-off", el)
+	}
+	d := srv.datagrams()
+	if len(d) != 3 || string(d[0]) != string(d[1]) || string(d[1]) != string(d[2]) {
+		t.Errorf("retransmissions differ from the original: %x", d)
+	}
+	// The next request uses a new Message ID and token.
+	if _, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/a", ContentFormat: -1}); err != nil {
+		t.Fatal(err)
+	}
+	d = srv.datagrams()
+	if string(d[3][2:4]) == string(d[0][2:4]) || string(d[3][4:12]) == string(d[0][4:12]) {
+		t.Error("a new request reused the Message ID or token")
+	}
+}
+
+func TestTimeoutAfterWindow(t *testing.T) {
+	srv := newFakeServer(t, func(int, *message.Message) [][]byte { return nil })
+	c := New(srv.addr(), fast)
+	defer c.Close()
+	start := time.Now()
+	_, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/a", ContentFormat: -1})
+	el := time.Since(start)
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v, want ErrTimeout", err)
+	}
+	if n := len(srv.datagrams()); n != fast.MaxRetransmit+1 {
+		t.Errorf("sent %d datagrams, want %d", n, fast.MaxRetransmit+1)
+	}
+	// 40+80+160+320 = 600 ms at least; the window is 900 ms.
+	if el < 600*time.Millisecond || el > fast.Window()+200*time.Millisecond {
+		t.Errorf("gave up after %v; window %v", el, fast.Window())
+	}
+}
+
+func TestICMPIsNetworkErrorAndRecovers(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.LocalAddr().String()
+	pc.Close() // now nothing listens: the kernel answers ICMP port unreachable
+	c := New(addr, Params{AckTimeout: time.Second, MaxRetransmit: 4})
+	defer c.Close()
+	start := time.Now()
+	_, err = c.Do(context.Background(), &Request{Code: codes.POST, Path: "/a", ContentFormat: -1})
+	var ne *NetError
+	if !errors.As(err, &ne) {
+		t.Fatalf("err = %v, want NetError", err)
+	}
+	if el := time.Since(start); el > 1500*time.Millisecond {
+		t.Errorf("ICMP error took %v to surface", el)
+	}
+	// The server comes back on the same port: the next exchange works.
+	pc2, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		t.Skipf("port %s taken meanwhile: %v", addr, err)
+	}
+	defer pc2.Close()
+	go func() {
+		buf := make([]byte, 2048)
+		n, from, err := pc2.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		m := message.Message{Options: make(message.Options, 0, 8)}
+		if _, err := coder.DefaultCoder.Decode(buf[:n], &m); err == nil {
+			pc2.WriteTo(ack(t, &m, codes.Changed, ""), from)
+		}
+	}()
+	if _, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/a", ContentFormat: -1}); err != nil {
+		t.Fatalf("after the server came back: %v", err)
+	}
+}
+
+func TestSeparateResponseIsAcknowledged(t *testing.T) {
+	var acks sync.WaitGroup
+	acks.Add(1)
+	srv := newFakeServer(t, func(n int, m *message.Message) [][]byte {
+		switch {
+		case n == 0:
+			empty := encode(t, message.Message{Type: message.Acknowledgement, MessageID: m.MessageID, Code: codes.Empty})
+			sep := encode(t, message.Message{Type: message.Confirmable, MessageID: 777, Token: m.Token, Code: codes.Content, Payload: []byte("late")})
+			return [][]byte{empty, sep}
+		case m.Type == message.Acknowledgement && m.MessageID == 777:
+			acks.Done()
+		}
+		return nil
+	})
+	c := New(srv.addr(), fast)
+	defer c.Close()
+	r, err := c.Do(context.Background(), &Request{Code: codes.GET, Path: "/a", ContentFormat: -1})
+	if err != nil || string(r.Payload) != "late" {
+		t.Fatalf("r=%+v err=%v", r, err)
+	}
+	done := make(chan struct{})
+	go func() { acks.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the separate response was never acknowledged")
+	}
+}
+
+func TestIgnoresGarbageAndStaleAnswers(t *testing.T) {
+	srv := newFakeServer(t, func(n int, m *message.Message) [][]byte {
+		wrongToken := *m
+		wrongToken.Token = []byte("zzzzzzzz")
+		otherMID := *m
+		otherMID.MessageID = (m.MessageID + 1) & 0xffff
+		return [][]byte{
+			{0xff, 0x00}, {}, []byte("hello world, not coap"), {0x40, 0x45, 0x00}, // garbage
+			ack(t, &wrongToken, codes.Changed, "wrong token"),
+			ack(t, &otherMID, codes.Changed, "wrong mid"),
+			ack(t, m, codes.Changed, "right"),
+		}
+	})
+	c := New(srv.addr(), fast)
+	defer c.Close()
+	r, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/a", ContentFormat: -1})
+	if err != nil || string(r.Payload) != "right" {
+		t.Fatalf("r=%+v err=%v", r, err)
+	}
+}
+
+func TestResetIsAnError(t *testing.T) {
+	srv := newFakeServer(t, func(n int, m *message.Message) [][]byte {
+		return [][]byte{encode(t, message.Message{Type: message.Reset, MessageID: m.MessageID, Code: codes.Empty})}
+	})
+	c := New(srv.addr(), fast)
+	defer c.Close()
+	if _, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/a", ContentFormat: -1}); !errors.Is(err, ErrReset) {
+		t.Fatalf("err = %v, want ErrReset", err)
+	}
+}
+
+func TestCloseInterruptsExchange(t *testing.T) {
+	srv := newFakeServer(t, func(int, *message.Message) [][]byte { return nil })
+	c := New(srv.addr(), Params{AckTimeout: 5 * time.Second, MaxRetransmit: 4})
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/a", ContentFormat: -1})
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	c.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("err = %v, want ErrClosed", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Close did not interrupt the exchange")
+	}
+	if _, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/a", ContentFormat: -1}); !errors.Is(err, ErrClosed) {
+		t.Errorf("after Close: %v", err)
+	}
+}
+
+func TestContextCancel(t *testing.T) {
+	srv := newFakeServer(t, func(int, *message.Message) [][]byte { return nil })
+	c := New(srv.addr(), Params{AckTimeout: 5 * time.Second, MaxRetransmit: 4})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.Do(ctx, &Request{Code: codes.POST, Path: "/a", ContentFormat: -1})
+	if err == nil || time.Since(start) > time.Second {
+		t.Fatalf("err = %v after %v", err, time.Since(start))
+	}
+}
+
+func TestTooBig(t *testing.T) {
+	c := New("127.0.0.1:9", fast)
+	defer c.Close()
+	_, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/a", ContentFormat: -1, Payload: make([]byte, MaxDatagram)})
+	if !errors.Is(err, ErrTooBig) {
+		t.Fatalf("err = %v, want ErrTooBig", err)
+	}
+}
