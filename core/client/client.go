@@ -24,6 +24,8 @@ type Client struct {
 	authPath    string
 	authPayload []byte // fixed: the auth sign depends only on the config
 	reportPath  string
+	downPath    string // GET here polls for commands
+	inbox       *inbox
 
 	// turn is a FIFO lock: Go serves blocked channel senders in order, so
 	// concurrent callers get their turn in the order they asked for it.
@@ -31,10 +33,11 @@ type Client struct {
 	closed atomic.Bool
 
 	// Guarded by turn.
-	signer      *sign.Signer
-	sess        session
-	no2101      bool // auto mode saw 4.02 for option 2101: never sign again
-	signScratch []byte
+	signer       *sign.Signer
+	sess         session
+	no2101       bool // auto mode saw 4.02 for option 2101: never sign again
+	signScratch  []byte
+	pendingFetch string // a lone 2100 announced a command to GET
 
 	stats statCounters
 }
@@ -68,6 +71,8 @@ func New(cfg Config) (*Client, error) {
 		authPath:    "/auth/" + cfg.ProductKey + "/" + cfg.DeviceKey,
 		authPayload: []byte(`{"secureMode":2,"lifetime":` + strconv.Itoa(cfg.Lifetime) + `,"sign":"` + authSign + `"}`),
 		reportPath:  "/topic/sys/" + cfg.ProductKey + "/" + cfg.DeviceKey + "/thing/model/up_raw",
+		downPath:    "/topic/sys/" + cfg.ProductKey + "/" + cfg.DeviceKey + "/thing/model/down_raw",
+		inbox:       newInbox(DefaultCommandQueue),
 		turn:        make(chan struct{}, 1),
 		signer:      signer,
 		signScratch: make([]byte, 0, 128),
@@ -107,6 +112,7 @@ var errClosed = errorf(CodeClosed, "client is closed")
 // does every later call. Close is idempotent.
 func (c *Client) Close() error {
 	c.closed.Store(true)
+	c.inbox.stop()
 	return c.conn.Close()
 }
 
@@ -182,7 +188,15 @@ func (c *Client) request(ctx context.Context, method codes.Code, path string, pa
 		return nil, err
 	}
 	defer c.release()
+	resp, err := c.requestLocked(ctx, method, path, payload)
+	if err == nil {
+		c.fetchCommands(ctx)
+	}
+	return resp, err
+}
 
+// requestLocked is request with the turn held.
+func (c *Client) requestLocked(ctx context.Context, method codes.Code, path string, payload []byte) (*Response, error) {
 	freshAuth := false
 	for {
 		if c.needsAuth() {
@@ -202,14 +216,16 @@ func (c *Client) request(ctx context.Context, method codes.Code, path string, pa
 			}
 			req.Sign = string(c.signScratch)
 		}
-		resp, err := c.do(ctx, &req)
+		tr, err := c.do(ctx, &req)
 		if err != nil {
 			return nil, err
 		}
+		resp := &Response{Code: uint8(tr.Code), Payload: tr.Payload}
 		c.sess.lastSeen = time.Now()
 		switch {
 		case resp.Code>>5 == 2:
 			c.stats.sent.Add(1)
+			c.takeCommands(ctx, &req, tr)
 			return resp, nil
 		case resp.Code == uint8(codes.Unauthorized) && !freshAuth:
 			// Token expired, or EnOS lost the session: authenticate again and
@@ -229,13 +245,13 @@ func (c *Client) request(ctx context.Context, method codes.Code, path string, pa
 }
 
 // do runs one exchange and turns transport errors into Codes.
-func (c *Client) do(ctx context.Context, req *transport.Request) (*Response, error) {
+func (c *Client) do(ctx context.Context, req *transport.Request) (*transport.Response, error) {
 	r, err := c.conn.Do(ctx, req)
 	if err != nil {
 		c.stats.failed.Add(1)
 		return nil, transportError(ctx, req.Path, err)
 	}
-	return &Response{Code: uint8(r.Code), Payload: r.Payload}, nil
+	return r, nil
 }
 
 func transportError(ctx context.Context, path string, err error) error {
@@ -268,10 +284,11 @@ func ctxError(err error) error {
 func (c *Client) authenticate(ctx context.Context) error {
 	c.sess = session{}
 	c.stats.auths.Add(1)
-	resp, err := c.do(ctx, &transport.Request{Code: codes.POST, Path: c.authPath, ContentFormat: contentJSON, Payload: c.authPayload})
+	tr, err := c.do(ctx, &transport.Request{Code: codes.POST, Path: c.authPath, ContentFormat: contentJSON, Payload: c.authPayload})
 	if err != nil {
 		return err
 	}
+	resp := &Response{Code: uint8(tr.Code), Payload: tr.Payload}
 	switch {
 	case resp.Code>>5 == 2:
 	case resp.Code>>5 == 4:
@@ -289,6 +306,7 @@ func (c *Client) authenticate(ctx context.Context) error {
 		signing:  c.cfg.SignMode == SignAlways || (c.cfg.SignMode == SignAuto && hasToken && !c.no2101),
 		lastSeen: time.Now(),
 	}
+	c.takeCommands(ctx, nil, tr) // EnOS may announce commands in any response
 	return nil
 }
 

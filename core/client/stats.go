@@ -8,10 +8,12 @@ type Stats struct {
 	Failed          uint64 // exchanges that failed or were rejected
 	Retransmissions uint64 // datagrams sent again
 	Auths           uint64 // authentication attempts
+	Commands        uint64 // commands received
+	CommandsDropped uint64 // commands received while the command queue was full
 }
 
 type statCounters struct {
-	sent, failed, auths atomic.Uint64
+	sent, failed, auths, commands, commandsDropped atomic.Uint64
 }
 
 // Stats returns the counters; safe from any goroutine.
@@ -21,5 +23,7 @@ func (c *Client) Stats() Stats {
 		Failed:          c.stats.failed.Load(),
 		Retransmissions: c.conn.Retransmissions(),
 		Auths:           c.stats.auths.Load(),
+		Commands:        c.stats.commands.Load(),
+		CommandsDropped: c.stats.commandsDropped.Load(),
 	}
 }

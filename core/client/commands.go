@@ -1,0 +1,235 @@
+package client
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+
+	"github.com/libenos/libenos/core/transport"
+)
+
+// DefaultCommandQueue is how many received commands wait for the host when it
+// has no handler or its handler is slower than EnOS.
+const DefaultCommandQueue = 256
+
+// maxFetches bounds the command fetches one request may trigger, so that a
+// server that announces commands forever cannot keep a caller busy forever.
+const maxFetches = 64
+
+// Command is one command EnOS sent to the device (protocol.md §5).
+type Command struct {
+	// Topic is the MQTT topic without the CoAP "/topic" prefix, e.g.
+	// "/sys/{pk}/{dk}/thing/model/down_raw"; Reply takes it as it is.
+	Topic   string
+	Payload []byte
+}
+
+// SetCommandHandler makes fn receive every command, in order, on a library
+// goroutine that holds no lock: fn may call any method, Reply included. A nil
+// fn removes the handler; commands then wait for NextCommand/WaitCommand.
+func (c *Client) SetCommandHandler(fn func(Command)) {
+	c.inbox.setHandler(fn)
+}
+
+// NextCommand returns the oldest waiting command without blocking.
+func (c *Client) NextCommand() (Command, bool) { return c.inbox.pop() }
+
+// WaitCommand blocks until a command is waiting, ctx ends or the client closes.
+func (c *Client) WaitCommand(ctx context.Context) (Command, error) {
+	for {
+		ch := c.inbox.changed()
+		if cmd, ok := c.inbox.pop(); ok {
+			return cmd, nil
+		}
+		if c.closed.Load() {
+			return Command{}, errClosed
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return Command{}, ctxError(ctx.Err())
+		}
+	}
+}
+
+// WaitHandler waits until no command handler call is running. Close does not
+// wait (a handler may close its own client); a host that frees what its
+// handler uses calls WaitHandler after Close, from outside the handler.
+func (c *Client) WaitHandler() { c.inbox.waitIdle() }
+
+// Poll sends one signed request that picks up waiting commands: a GET of the
+// device's down_raw topic. EnOS announces waiting commands in the response;
+// Poll keeps asking while responses bring commands, and returns how many
+// commands arrived.
+func (c *Client) Poll(ctx context.Context) (int, error) {
+	if err := c.acquire(ctx); err != nil {
+		return 0, err
+	}
+	defer c.release()
+	total := 0
+	for i := 0; i < maxFetches; i++ {
+		before := c.stats.commands.Load()
+		if _, err := c.requestLocked(ctx, codes.GET, c.downPath, nil); err != nil {
+			return total, err
+		}
+		c.fetchCommands(ctx)
+		n := int(c.stats.commands.Load() - before)
+		total += n
+		if n == 0 {
+			break
+		}
+	}
+	return total, nil
+}
+
+// Reply posts payload to commandTopic + "_reply".
+func (c *Client) Reply(ctx context.Context, commandTopic string, payload []byte) (*Response, error) {
+	return c.Publish(ctx, strings.TrimSuffix(commandTopic, "_reply")+"_reply", payload)
+}
+
+// takeCommands looks at a response for commands: 2102 carries one whole
+// (later documentation), a lone 2100 names a topic to fetch with a signed GET
+// (earlier documentation). A GET of a command topic answers with the command.
+// Called with the turn held.
+func (c *Client) takeCommands(ctx context.Context, req *transport.Request, r *transport.Response) {
+	if req != nil && req.Code == codes.GET && strings.HasPrefix(req.Path, "/topic/") && len(r.Payload) > 0 {
+		c.deliver(Command{Topic: strings.TrimPrefix(req.Path, "/topic"), Payload: r.Payload})
+	}
+	if r.CommandTopic == "" {
+		return
+	}
+	topic := strings.TrimPrefix(r.CommandTopic, "/topic")
+	if r.HasCommandData {
+		c.deliver(Command{Topic: topic, Payload: r.CommandPayload})
+		return
+	}
+	c.pendingFetch = r.CommandTopic
+}
+
+func (c *Client) deliver(cmd Command) {
+	c.stats.commands.Add(1)
+	if !c.inbox.push(cmd) {
+		c.stats.commandsDropped.Add(1)
+	}
+}
+
+// fetchCommands follows lone 2100 announcements with signed GETs. Called with
+// the turn held, after the request that caused them succeeded.
+func (c *Client) fetchCommands(ctx context.Context) {
+	for i := 0; c.pendingFetch != "" && i < maxFetches; i++ {
+		path := c.pendingFetch
+		c.pendingFetch = ""
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path
+		}
+		if _, err := topicPath(path); err != nil {
+			return // not a path we can ask for: ignore the announcement
+		}
+		if _, err := c.requestLocked(ctx, codes.GET, path, nil); err != nil {
+			return // the command stays queued at EnOS and is announced again
+		}
+	}
+	c.pendingFetch = ""
+}
+
+// inbox holds received commands until a handler or a pull takes them.
+type inbox struct {
+	mu       sync.Mutex
+	items    []Command
+	max      int
+	handler  func(Command)
+	running  bool // a dispatcher goroutine is delivering to handler
+	idle     *sync.Cond
+	notify   chan struct{}
+	stopping bool
+}
+
+func newInbox(max int) *inbox {
+	b := &inbox{max: max, notify: make(chan struct{})}
+	b.idle = sync.NewCond(&b.mu)
+	return b
+}
+
+// push queues cmd; false when the queue is full (the command is dropped).
+func (b *inbox) push(cmd Command) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.items) >= b.max {
+		return false
+	}
+	b.items = append(b.items, cmd)
+	close(b.notify)
+	b.notify = make(chan struct{})
+	b.startLocked()
+	return true
+}
+
+func (b *inbox) startLocked() {
+	if b.handler != nil && len(b.items) > 0 && !b.running && !b.stopping {
+		b.running = true
+		go b.dispatch()
+	}
+}
+
+// dispatch runs handler calls one at a time, in order, and exits when idle, so
+// an idle client has no goroutine.
+func (b *inbox) dispatch() {
+	for {
+		b.mu.Lock()
+		if b.handler == nil || len(b.items) == 0 || b.stopping {
+			b.running = false
+			b.idle.Broadcast()
+			b.mu.Unlock()
+			return
+		}
+		cmd, h := b.items[0], b.handler
+		b.items[0] = Command{}
+		b.items = b.items[1:]
+		b.mu.Unlock()
+		h(cmd)
+	}
+}
+
+func (b *inbox) setHandler(fn func(Command)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.handler = fn
+	b.startLocked()
+}
+
+func (b *inbox) pop() (Command, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.items) == 0 {
+		return Command{}, false
+	}
+	cmd := b.items[0]
+	b.items[0] = Command{}
+	b.items = b.items[1:]
+	return cmd, true
+}
+
+func (b *inbox) changed() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.notify
+}
+
+// stop lets a running handler call finish but starts no new one.
+func (b *inbox) stop() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stopping = true
+	close(b.notify)
+	b.notify = make(chan struct{})
+}
+
+func (b *inbox) waitIdle() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.running {
+		b.idle.Wait()
+	}
+}
