@@ -1,0 +1,319 @@
+// Package queue is the on-disk store-and-forward queue of one device: reports
+// that could not be delivered wait here, in order, until EnOS answers again.
+//
+// The queue is an append-only log file of checksummed records and a head file
+// holding the log's generation and the offset of the oldest undelivered
+// record. A log whose dead prefix grew large (or that emptied) is rewritten
+// as the next generation; the head file switches generations atomically, so a
+// crash during the rewrite leaves either the old log and head or the new ones. Append fsyncs before it
+// returns, so a report that the caller was told is queued survives kill -9 and
+// power loss. A record torn by a crash during Append fails its checksum and is
+// cut off when the queue is opened again.
+package queue
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+
+	"github.com/libenos/libenos/core/state"
+)
+
+const (
+	headFile = "queue.head"
+	magic    = 0xE5
+	// recHeader: magic, body length (uint32), CRC-32C of the body (uint32).
+	recHeader = 1 + 4 + 4
+	// MaxRecord bounds one record so that a corrupt length cannot make us
+	// allocate gigabytes.
+	MaxRecord = 1 << 20
+	// compactAt is the dead prefix size above which the log is rewritten.
+	compactAt = 4 << 20
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// ErrFull means the queue holds its maximum count or bytes already.
+var ErrFull = errors.New("offline queue is full")
+
+// Item is one queued message.
+type Item struct {
+	Topic   string // CoAP path, e.g. "/topic/sys/pk/dk/thing/model/up_raw"
+	Payload []byte
+}
+
+// Queue is safe for concurrent use.
+type Queue struct {
+	dir      string
+	maxCount int
+	maxBytes int64
+
+	mu    sync.Mutex
+	f     *os.File
+	gen   uint64  // generation of the log file
+	head  int64   // offset of the oldest record
+	end   int64   // offset after the newest record
+	sizes []int64 // record sizes from head to end, oldest first
+	bytes int64   // sum of sizes
+	// Dropped counts bytes cut off as corrupt when the queue was opened.
+	Dropped int64
+	// HeadLost says the head file was unreadable and the log is replayed whole.
+	HeadLost bool
+}
+
+// Open opens (or creates) the queue in dir and checks every record from the
+// head on; a corrupt tail is cut off and counted in Dropped.
+func Open(dir string, maxCount int, maxBytes int64) (*Queue, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	q := &Queue{dir: dir, maxCount: maxCount, maxBytes: maxBytes}
+	gen, head, ok := readHead(filepath.Join(dir, headFile))
+	if !ok {
+		// An unreadable head: replay the newest log from its start. Some
+		// records may be delivered twice, none is lost.
+		gen, head = newestGeneration(dir), 0
+		q.HeadLost = true
+	}
+	f, err := os.OpenFile(q.logPath(gen), os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	q.f, q.gen, q.head = f, gen, head
+	if err := q.recover(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	q.removeOtherGenerations()
+	return q, nil
+}
+
+func (q *Queue) logPath(gen uint64) string {
+	return filepath.Join(q.dir, fmt.Sprintf("queue.%d.log", gen))
+}
+
+func newestGeneration(dir string) uint64 {
+	matches, _ := filepath.Glob(filepath.Join(dir, "queue.*.log"))
+	var newest uint64
+	for _, m := range matches {
+		var g uint64
+		if _, err := fmt.Sscanf(filepath.Base(m), "queue.%d.log", &g); err == nil && g > newest {
+			newest = g
+		}
+	}
+	return newest
+}
+
+// removeOtherGenerations deletes logs left by a crash during a rewrite.
+func (q *Queue) removeOtherGenerations() {
+	matches, _ := filepath.Glob(filepath.Join(q.dir, "queue.*.log"))
+	for _, m := range matches {
+		if m != q.logPath(q.gen) {
+			_ = os.Remove(m)
+		}
+	}
+}
+
+func (q *Queue) recover() error {
+	st, err := q.f.Stat()
+	if err != nil {
+		return err
+	}
+	size := st.Size()
+	if q.head < 0 || q.head > size {
+		q.Dropped += size
+		q.head = size // an unreadable head: nothing is known to be undelivered
+	}
+	off := q.head
+	for off < size {
+		n, err := q.checkRecord(off, size)
+		if err != nil {
+			break
+		}
+		q.sizes = append(q.sizes, n)
+		q.bytes += n
+		off += n
+	}
+	if off < size {
+		q.Dropped += size - off
+		if err := q.f.Truncate(off); err != nil {
+			return err
+		}
+	}
+	q.end = off
+	return nil
+}
+
+func (q *Queue) checkRecord(off, size int64) (int64, error) {
+	var h [recHeader]byte
+	if off+recHeader > size {
+		return 0, io.ErrUnexpectedEOF
+	}
+	if _, err := q.f.ReadAt(h[:], off); err != nil {
+		return 0, err
+	}
+	n := int64(binary.BigEndian.Uint32(h[1:5]))
+	if h[0] != magic || n < 2 || n > MaxRecord || off+recHeader+n > size {
+		return 0, errors.New("bad record header")
+	}
+	body := make([]byte, n)
+	if _, err := q.f.ReadAt(body, off+recHeader); err != nil {
+		return 0, err
+	}
+	if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(h[5:9]) {
+		return 0, errors.New("record checksum mismatch")
+	}
+	return recHeader + n, nil
+}
+
+// Len returns the number of records and their bytes on disk.
+func (q *Queue) Len() (int, int64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.sizes), q.bytes
+}
+
+// Append adds it at the end and returns once it is on disk.
+func (q *Queue) Append(it Item) error {
+	if len(it.Topic) > 0xffff {
+		return fmt.Errorf("topic of %d bytes is too long to queue", len(it.Topic))
+	}
+	body := make([]byte, 2+len(it.Topic)+len(it.Payload))
+	binary.BigEndian.PutUint16(body, uint16(len(it.Topic)))
+	copy(body[2:], it.Topic)
+	copy(body[2+len(it.Topic):], it.Payload)
+	if len(body) > MaxRecord {
+		return fmt.Errorf("message of %d bytes is larger than a queue record (%d)", len(body), MaxRecord)
+	}
+	rec := make([]byte, recHeader+len(body))
+	rec[0] = magic
+	binary.BigEndian.PutUint32(rec[1:5], uint32(len(body)))
+	binary.BigEndian.PutUint32(rec[5:9], crc32.Checksum(body, castagnoli))
+	copy(rec[recHeader:], body)
+
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.f == nil {
+		return os.ErrClosed
+	}
+	if len(q.sizes) >= q.maxCount || q.bytes+int64(len(rec)) > q.maxBytes {
+		return ErrFull
+	}
+	if _, err := q.f.WriteAt(rec, q.end); err != nil {
+		// Cut off whatever part was written, so the log stays well-formed.
+		_ = q.f.Truncate(q.end)
+		return err
+	}
+	if err := q.f.Sync(); err != nil {
+		_ = q.f.Truncate(q.end)
+		return err
+	}
+	q.end += int64(len(rec))
+	q.sizes = append(q.sizes, int64(len(rec)))
+	q.bytes += int64(len(rec))
+	return nil
+}
+
+// Peek returns the oldest record without removing it.
+func (q *Queue) Peek() (Item, bool, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.f == nil {
+		return Item{}, false, os.ErrClosed
+	}
+	if len(q.sizes) == 0 {
+		return Item{}, false, nil
+	}
+	body := make([]byte, q.sizes[0]-recHeader)
+	if _, err := q.f.ReadAt(body, q.head+recHeader); err != nil {
+		return Item{}, false, err
+	}
+	tl := int(binary.BigEndian.Uint16(body))
+	if 2+tl > len(body) {
+		return Item{}, false, errors.New("queue record has a bad topic length")
+	}
+	return Item{Topic: string(body[2 : 2+tl]), Payload: body[2+tl:]}, true, nil
+}
+
+// Pop removes the oldest record (after it was delivered) and persists the new head.
+func (q *Queue) Pop() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.f == nil {
+		return os.ErrClosed
+	}
+	if len(q.sizes) == 0 {
+		return nil
+	}
+	q.head += q.sizes[0]
+	q.bytes -= q.sizes[0]
+	q.sizes = q.sizes[1:]
+	if len(q.sizes) == 0 || q.head >= compactAt {
+		return q.rewrite()
+	}
+	return writeHead(filepath.Join(q.dir, headFile), q.gen, q.head)
+}
+
+// rewrite moves the live records into a log of the next generation: new log
+// first (durable), then the head naming it, then the old log goes. A crash
+// before the head is replaced leaves the old generation in force.
+func (q *Queue) rewrite() error {
+	live := make([]byte, q.end-q.head)
+	if _, err := q.f.ReadAt(live, q.head); err != nil {
+		return err
+	}
+	next := q.gen + 1
+	if err := state.WriteAtomic(q.logPath(next), live); err != nil {
+		return err
+	}
+	if err := writeHead(filepath.Join(q.dir, headFile), next, 0); err != nil {
+		return err
+	}
+	nf, err := os.OpenFile(q.logPath(next), os.O_RDWR|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return err
+	}
+	q.f.Close()
+	_ = os.Remove(q.logPath(q.gen))
+	q.f, q.gen = nf, next
+	q.end -= q.head
+	q.head = 0
+	return nil
+}
+
+// Close closes the log file.
+func (q *Queue) Close() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.f == nil {
+		return nil
+	}
+	err := q.f.Close()
+	q.f = nil
+	return err
+}
+
+func readHead(path string) (gen uint64, off int64, ok bool) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, 0, true
+	}
+	if err != nil || len(b) != 20 || crc32.Checksum(b[:16], castagnoli) != binary.BigEndian.Uint32(b[16:]) {
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint64(b[:8]), int64(binary.BigEndian.Uint64(b[8:16])), true
+}
+
+func writeHead(path string, gen uint64, off int64) error {
+	var b [20]byte
+	binary.BigEndian.PutUint64(b[:8], gen)
+	binary.BigEndian.PutUint64(b[8:16], uint64(off))
+	binary.BigEndian.PutUint32(b[16:], crc32.Checksum(b[:16], castagnoli))
+	return state.WriteAtomic(path, b[:])
+}

@@ -1,0 +1,170 @@
+// Package state keeps one device's session on disk so that a restarted
+// process resumes it: the token, the highest sequence that may have been used,
+// and when EnOS last answered. Writes are atomic (temporary file, fsync,
+// rename, fsync of the directory), so a kill -9 at any instant leaves either
+// the old or the new file. A lock file keeps a second process away.
+package state
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const (
+	sessionFile = "session"
+	lockFile    = "lock"
+	header      = "libenos-session 1 "
+)
+
+// ErrLocked means another process (or another client in this one) uses the directory.
+var ErrLocked = errors.New("state directory is in use by another client")
+
+// Session is what survives a restart.
+type Session struct {
+	Token    string    `json:"token"`
+	Signing  bool      `json:"signing"`
+	Reserved uint32    `json:"reserved"` // every sequence up to here may have been used
+	LastSeen time.Time `json:"lastSeen"` // last answer from EnOS
+}
+
+type file struct {
+	Identity string `json:"identity"`
+	Session
+}
+
+// Store is an open, locked state directory.
+type Store struct {
+	dir      string
+	identity string
+	lock     *os.File
+}
+
+// Identity derives a fingerprint of the device and server from its
+// configuration. It is a salted hash, so the file reveals neither the secret
+// nor the SignKey (which is part of the plain SHA-256 of the secret).
+func Identity(parts ...string) string {
+	h := sha256.New()
+	h.Write([]byte("libenos state identity\x00"))
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Open creates dir if needed (mode 0700) and locks it.
+func Open(dir, identity string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	// flock locks belong to the open file description: a second Open in the
+	// same process is refused as well as one in another process.
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, ErrLocked
+		}
+		return nil, err
+	}
+	return &Store{dir: dir, identity: identity, lock: f}, nil
+}
+
+// Dir is the state directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Load returns the saved session. ok is false when there is none; err is set
+// when a file exists but is corrupt or belongs to another device or server:
+// the caller then starts afresh (and the next Save replaces the file).
+func (s *Store) Load() (sess Session, ok bool, err error) {
+	b, err := os.ReadFile(filepath.Join(s.dir, sessionFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return Session{}, false, nil
+	}
+	if err != nil {
+		return Session{}, false, err
+	}
+	sum, body, found := strings.Cut(string(b), "\n")
+	if !found || !strings.HasPrefix(sum, header) {
+		return Session{}, false, errors.New("session file has no libenos header")
+	}
+	want := sha256.Sum256([]byte(body))
+	if sum[len(header):] != hex.EncodeToString(want[:]) {
+		return Session{}, false, errors.New("session file checksum mismatch (torn or edited)")
+	}
+	var f file
+	if err := json.Unmarshal([]byte(body), &f); err != nil {
+		return Session{}, false, fmt.Errorf("session file is not valid JSON: %w", err)
+	}
+	if f.Identity != s.identity {
+		return Session{}, false, errors.New("session file belongs to another device, secret or server")
+	}
+	return f.Session, true, nil
+}
+
+// Save replaces the session file atomically and durably.
+func (s *Store) Save(sess Session) error {
+	body, err := json.Marshal(file{Identity: s.identity, Session: sess})
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(body)
+	data := append([]byte(header+hex.EncodeToString(sum[:])+"\n"), body...)
+	return WriteAtomic(filepath.Join(s.dir, sessionFile), data)
+}
+
+// Close releases the lock.
+func (s *Store) Close() error {
+	if s.lock == nil {
+		return nil
+	}
+	err := s.lock.Close() // closing the descriptor releases the flock
+	s.lock = nil
+	return err
+}
+
+// WriteAtomic writes data to path through a temporary file, fsync and rename,
+// then fsyncs the directory so that the rename itself is durable.
+func WriteAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return SyncDir(filepath.Dir(path))
+}
+
+// SyncDir fsyncs a directory, making renames and creations in it durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
