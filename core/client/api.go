@@ -39,7 +39,13 @@ type Config struct {
 	MaxRetransmit int           // RFC 7252 MAX_RETRANSMIT; 0 means 4, negative means none
 	SignMode      SignMode
 	SignIV        []byte // 16 bytes; nil means sign.DefaultIV
-	StateDir      string // "" means nothing persisted
+	StateDir      string // "" means nothing persisted; else session and offline queue live here
+
+	QueueMaxCount int           // offline queue bound in reports; 0 means 10000
+	QueueMaxBytes int64         // offline queue bound in bytes on disk; 0 means 16 MiB
+	RetryInterval time.Duration // first wait before the queue retries; doubles up to 30 s; 0 means 1 s
+	PollInterval  time.Duration // poll for commands when idle this long; 0 means never
+	CommandQueue  int           // commands waiting for the host; 0 means 256
 }
 
 // Response is what EnOS answered to a request.

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 
 	"github.com/libenos/libenos/core/sign"
+	"github.com/libenos/libenos/core/state"
 	"github.com/libenos/libenos/core/transport"
 )
 
@@ -31,6 +33,8 @@ type Client struct {
 	// concurrent callers get their turn in the order they asked for it.
 	turn   chan struct{}
 	closed atomic.Bool
+	// lastActive is when a request last completed (UnixNano), for the poller.
+	lastActive atomic.Int64
 
 	// Guarded by turn.
 	signer       *sign.Signer
@@ -38,6 +42,17 @@ type Client struct {
 	no2101       bool // auto mode saw 4.02 for option 2101: never sign again
 	signScratch  []byte
 	pendingFetch string // a lone 2100 announced a command to GET
+
+	// Persistence (nil without a state directory); guarded by turn.
+	store     *state.Store
+	reserved  uint32    // sequences up to here are reserved on disk
+	savedSeen time.Time // lastSeen as last saved
+	off       *offline  // the offline queue, with a state directory
+
+	// life ends when the client closes; background work runs under it.
+	life     context.Context
+	lifeDone context.CancelFunc
+	poller   sync.WaitGroup
 
 	stats statCounters
 }
@@ -72,10 +87,26 @@ func New(cfg Config) (*Client, error) {
 		authPayload: []byte(`{"secureMode":2,"lifetime":` + strconv.Itoa(cfg.Lifetime) + `,"sign":"` + authSign + `"}`),
 		reportPath:  "/topic/sys/" + cfg.ProductKey + "/" + cfg.DeviceKey + "/thing/model/up_raw",
 		downPath:    "/topic/sys/" + cfg.ProductKey + "/" + cfg.DeviceKey + "/thing/model/down_raw",
-		inbox:       newInbox(DefaultCommandQueue),
+		inbox:       newInbox(cfg.CommandQueue),
 		turn:        make(chan struct{}, 1),
 		signer:      signer,
 		signScratch: make([]byte, 0, 128),
+	}
+	c.life, c.lifeDone = context.WithCancel(context.Background())
+	if cfg.StateDir != "" {
+		if err := c.openState(); err != nil {
+			c.lifeDone()
+			return nil, err
+		}
+		if err := c.openQueue(); err != nil {
+			c.lifeDone()
+			c.store.Close()
+			return nil, err
+		}
+	}
+	if cfg.PollInterval > 0 {
+		c.poller.Add(1)
+		go c.runPoller()
 	}
 	return c, nil
 }
@@ -96,6 +127,8 @@ func (c *Client) acquire(ctx context.Context) error {
 	case c.turn <- struct{}{}:
 	case <-ctx.Done():
 		return ctxError(ctx.Err())
+	case <-c.life.Done():
+		return errClosed
 	}
 	if c.closed.Load() {
 		<-c.turn
@@ -111,9 +144,27 @@ var errClosed = errorf(CodeClosed, "client is closed")
 // Close ends the client: an exchange in progress returns CodeClosed, and so
 // does every later call. Close is idempotent.
 func (c *Client) Close() error {
-	c.closed.Store(true)
+	if c.closed.Swap(true) {
+		return nil
+	}
+	c.lifeDone()
 	c.inbox.stop()
-	return c.conn.Close()
+	err := c.conn.Close()
+	c.poller.Wait()
+	if c.off != nil {
+		c.stopQueue()
+	}
+	if c.store != nil {
+		// Wait for an exchange in progress (it ends at once: the socket is
+		// closed), then record the session's last contact for a restart.
+		c.turn <- struct{}{}
+		if c.sess.valid {
+			_ = c.saveState(c.reserved)
+		}
+		_ = c.store.Close()
+		<-c.turn
+	}
+	return err
 }
 
 // Authenticate authenticates now, ending any current session.
@@ -127,7 +178,16 @@ func (c *Client) Authenticate(ctx context.Context) error {
 
 // Report posts payload to /topic/sys/{pk}/{dk}/thing/model/up_raw and returns
 // once EnOS acknowledged it with 2.xx, authenticating first when needed.
+//
+// With a state directory, a report that cannot be delivered now (network
+// error, timeout, 5.xx) is written to the offline queue and Report returns an
+// *Error with Code CodeQueued: the data is safe on disk and will be delivered
+// in order by a background worker. While anything is queued, new reports go
+// behind it. CodeFull means the queue is full and the report was not taken.
 func (c *Client) Report(ctx context.Context, payload []byte) error {
+	if c.off != nil {
+		return c.reportOffline(ctx, payload)
+	}
 	_, err := c.request(ctx, codes.POST, c.reportPath, payload)
 	return err
 }
@@ -157,9 +217,12 @@ func (c *Client) NextSignature(ctx context.Context, room int) (Signature, error)
 			return Signature{}, err
 		}
 	}
-	seq := c.sess.seq + 1
-	if n := sign.SignLen(len(c.sess.token), seq); n > room {
+	if n := sign.SignLen(len(c.sess.token), c.sess.seq+1); n > room {
 		return Signature{}, errorf(CodeBuffer, "signature needs %d characters, buffer holds %d", n, room)
+	}
+	seq, err := c.nextSeq()
+	if err != nil {
+		return Signature{}, err
 	}
 	v, err := c.signer.Sign(c.sess.token, seq)
 	if err != nil {
@@ -208,9 +271,12 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 		req := transport.Request{Code: method, Path: path, ContentFormat: -1, Payload: payload}
 		signed := c.sess.signing
 		if signed {
-			c.sess.seq++
-			var err error
-			c.signScratch, err = c.signer.AppendSign(c.signScratch[:0], c.sess.token, c.sess.seq)
+			seq, err := c.nextSeq()
+			if err != nil {
+				return nil, err
+			}
+			c.sess.seq = seq
+			c.signScratch, err = c.signer.AppendSign(c.signScratch[:0], c.sess.token, seq)
 			if err != nil {
 				return nil, &Error{Code: CodeInternal, Msg: "sign", Err: err}
 			}
@@ -222,6 +288,8 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 		}
 		resp := &Response{Code: uint8(tr.Code), Payload: tr.Payload}
 		c.sess.lastSeen = time.Now()
+		c.lastActive.Store(c.sess.lastSeen.UnixNano())
+		c.touchState()
 		switch {
 		case resp.Code>>5 == 2:
 			c.stats.sent.Add(1)
@@ -305,6 +373,13 @@ func (c *Client) authenticate(ctx context.Context) error {
 		token:    token,
 		signing:  c.cfg.SignMode == SignAlways || (c.cfg.SignMode == SignAuto && hasToken && !c.no2101),
 		lastSeen: time.Now(),
+	}
+	c.reserved = 0
+	if c.store != nil {
+		if err := c.saveState(0); err != nil {
+			c.sess = session{}
+			return err
+		}
 	}
 	c.takeCommands(ctx, nil, tr) // EnOS may announce commands in any response
 	return nil

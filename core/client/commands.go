@@ -4,9 +4,11 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 
+	"github.com/libenos/libenos/core/logging"
 	"github.com/libenos/libenos/core/transport"
 )
 
@@ -231,5 +233,26 @@ func (b *inbox) waitIdle() {
 	defer b.mu.Unlock()
 	for b.running {
 		b.idle.Wait()
+	}
+}
+
+// runPoller polls for commands whenever the client was idle for
+// PollInterval, which also keeps the session within its lifetime.
+func (c *Client) runPoller() {
+	defer c.poller.Done()
+	t := time.NewTicker(c.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.life.Done():
+			return
+		case <-t.C:
+		}
+		if time.Since(time.Unix(0, c.lastActive.Load())) < c.cfg.PollInterval {
+			continue
+		}
+		if _, err := c.Poll(c.life); err != nil && CodeOf(err) != CodeClosed {
+			logging.Debugf("libenos %s/%s: automatic poll: %v", c.cfg.ProductKey, c.cfg.DeviceKey, err)
+		}
 	}
 }

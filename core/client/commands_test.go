@@ -12,7 +12,7 @@ import (
 
 const downRaw = "/sys/" + tPK + "/" + tDK + "/thing/model/down_raw"
 
-func queue(t *testing.T, s *sim.Server, n int) {
+func queueCommands(t *testing.T, s *sim.Server, n int) {
 	t.Helper()
 	for i := 0; i < n; i++ {
 		if err := s.QueueCommand(tPK, tDK, "", []byte(fmt.Sprintf("cmd%d", i))); err != nil {
@@ -26,7 +26,7 @@ func TestPollPullsCommandsInOrder(t *testing.T) {
 		t.Run(style, func(t *testing.T) {
 			s := startSim(t, sim.Config{CommandStyle: style})
 			c := newClient(t, s.Addr())
-			queue(t, s, 5)
+			queueCommands(t, s, 5)
 			n, err := c.Poll(context.Background())
 			if err != nil || n != 5 {
 				t.Fatalf("Poll = %d, %v; want 5", n, err)
@@ -58,7 +58,7 @@ func TestReportPicksUpCommands(t *testing.T) {
 			if err := c.Report(context.Background(), []byte("r")); err != nil {
 				t.Fatal(err)
 			}
-			queue(t, s, 1)
+			queueCommands(t, s, 1)
 			if err := c.Report(context.Background(), []byte("r")); err != nil {
 				t.Fatal(err)
 			}
@@ -87,7 +87,7 @@ func TestHandlerRepliesFromInside(t *testing.T) {
 		}
 		mu.Unlock()
 	})
-	queue(t, s, 3)
+	queueCommands(t, s, 3)
 	if _, err := c.Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestWaitCommand(t *testing.T) {
 	}
 	go func() {
 		time.Sleep(50 * time.Millisecond)
-		queue(t, s, 1)
+		queueCommands(t, s, 1)
 		c.Poll(context.Background())
 	}()
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
@@ -141,7 +141,7 @@ func TestSlowHandlerDoesNotStallOtherClients(t *testing.T) {
 	release := make(chan struct{})
 	slow.SetCommandHandler(func(Command) { <-release })
 	defer close(release)
-	queue(t, s, 2)
+	queueCommands(t, s, 2)
 	if _, err := slow.Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,33 @@ func (cfg Config) normalize() (Config, error) {
 	if cfg.SignIV != nil && len(cfg.SignIV) != 16 {
 		return cfg, errorf(CodeInvalid, "sign IV must be 16 bytes, got %d", len(cfg.SignIV))
 	}
+	if cfg.QueueMaxCount, err = orDefault("queue max count", cfg.QueueMaxCount, DefaultQueueMaxCount, 1<<24); err != nil {
+		return cfg, err
+	}
+	if cfg.QueueMaxBytes, err = orDefault("queue max bytes", cfg.QueueMaxBytes, DefaultQueueMaxBytes, 1<<40); err != nil {
+		return cfg, err
+	}
+	if cfg.RetryInterval, err = orDefault("retry interval", cfg.RetryInterval, DefaultRetryInterval, maxRetryInterval); err != nil {
+		return cfg, err
+	}
+	if cfg.PollInterval < 0 || (cfg.PollInterval > 0 && cfg.PollInterval < 10*time.Millisecond) {
+		return cfg, errorf(CodeInvalid, "poll interval %v is neither 0 (off) nor at least 10 ms", cfg.PollInterval)
+	}
+	if cfg.CommandQueue, err = orDefault("command queue", cfg.CommandQueue, DefaultCommandQueue, 1<<20); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
+}
+
+// orDefault maps 0 to def and checks 1..max.
+func orDefault[T int | int64 | time.Duration](what string, v, def, max T) (T, error) {
+	switch {
+	case v == 0:
+		return def, nil
+	case v < 0 || v > max:
+		return v, errorf(CodeInvalid, "%s %v is outside 1..%v", what, v, max)
+	}
+	return v, nil
 }
 
 // serverAddr turns "host", "host:port", "[v6]:port" or a bare IPv6 address

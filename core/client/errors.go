@@ -10,6 +10,7 @@ import (
 type Code int
 
 const (
+	CodeQueued   Code = 1 // not delivered yet, but safe in the offline queue
 	CodeOK       Code = 0
 	CodeInvalid  Code = -1  // argument empty, malformed or out of range
 	CodeBuffer   Code = -2  // output buffer too small; nothing consumed, nothing sent
@@ -18,6 +19,8 @@ const (
 	CodeAuth     Code = -5  // EnOS refused authentication
 	CodeRejected Code = -6  // EnOS answered 4.xx/5.xx after any re-authentication
 	CodeClosed   Code = -7  // client closed
+	CodeState    Code = -8  // state directory locked by another client, unreadable or unwritable
+	CodeFull     Code = -9  // offline queue full; the report was not accepted
 	CodeInternal Code = -99 // a bug in libenos
 )
 

@@ -10,20 +10,35 @@ type Stats struct {
 	Auths           uint64 // authentication attempts
 	Commands        uint64 // commands received
 	CommandsDropped uint64 // commands received while the command queue was full
+	StateErrors     uint64 // session files found corrupt or foreign, and failed saves
+	Queued          uint64 // reports waiting in the offline queue now
+	QueuedBytes     uint64 // their size on disk
+	QueuedTotal     uint64 // reports ever put in the offline queue
+	QueueDelivered  uint64 // queued reports delivered later
+	QueueDropped    uint64 // queued reports EnOS refused for good (logged)
 }
 
 type statCounters struct {
-	sent, failed, auths, commands, commandsDropped atomic.Uint64
+	sent, failed, auths, commands, commandsDropped, stateErrors atomic.Uint64
 }
 
 // Stats returns the counters; safe from any goroutine.
 func (c *Client) Stats() Stats {
-	return Stats{
+	st := Stats{
 		Sent:            c.stats.sent.Load(),
 		Failed:          c.stats.failed.Load(),
 		Retransmissions: c.conn.Retransmissions(),
 		Auths:           c.stats.auths.Load(),
 		Commands:        c.stats.commands.Load(),
 		CommandsDropped: c.stats.commandsDropped.Load(),
+		StateErrors:     c.stats.stateErrors.Load(),
 	}
+	if o := c.off; o != nil {
+		n, b := o.q.Len()
+		st.Queued, st.QueuedBytes = uint64(n), uint64(b)
+		o.mu.Lock()
+		st.QueuedTotal, st.QueueDelivered, st.QueueDropped = o.queuedTotal, o.delivered, o.dropped
+		o.mu.Unlock()
+	}
+	return st
 }

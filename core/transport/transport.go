@@ -35,13 +35,52 @@ const (
 // and UDP headers). go-coap's own default drops anything larger silently.
 const MaxDatagram = 1472
 
+// MaxPayload is the largest request payload Do accepts, block-wise or not:
+// anything larger returns ErrTooBig without sending.
+const MaxPayload = 64 * 1024
+
+// DefaultBlockSize is the Block1 block size used when Params.BlockSize is 0:
+// the largest RFC 7959 size short of BERT, and go-coap's default.
+const DefaultBlockSize = 1024
+
+// Block-wise options (RFC 7959), both critical or elective as the RFC says.
+const (
+	optionBlock1 message.OptionID = 27 // critical
+	optionSize1  message.OptionID = 60 // elective
+)
+
 // ackRandomFactor is RFC 7252's ACK_RANDOM_FACTOR.
 const ackRandomFactor = 1.5
 
-// Params are the RFC 7252 transmission parameters.
+// Params are the RFC 7252 transmission parameters and the RFC 7959 block size.
 type Params struct {
 	AckTimeout    time.Duration // > 0
 	MaxRetransmit int           // >= 0
+	// BlockSize is the Block1 block size for request payloads: 0 means
+	// DefaultBlockSize (1024), -1 turns block-wise transfer off (a request that
+	// does not fit one datagram then fails with ErrTooBig), any other value
+	// must be a power of two from 16 to 1024. A payload no larger than the
+	// block size goes in one plain message, without Block1.
+	BlockSize int
+}
+
+// Validate reports whether BlockSize is one of the allowed values.
+func (p Params) Validate() error {
+	_, err := p.blockSize()
+	return err
+}
+
+// blockSize returns the block size in bytes, or -1 when block-wise is off.
+func (p Params) blockSize() (int, error) {
+	switch b := p.BlockSize; {
+	case b == 0:
+		return DefaultBlockSize, nil
+	case b == -1:
+		return -1, nil
+	case b >= 16 && b <= 1024 && b&(b-1) == 0:
+		return b, nil
+	}
+	return 0, ErrBlockSize
 }
 
 // Window is RFC 7252's MAX_TRANSMIT_WAIT: the longest one exchange can take.
@@ -50,12 +89,18 @@ func (p Params) Window() time.Duration {
 }
 
 // Request is one CoAP request. Path is split into Uri-Path options at '/'.
+//
+// A payload larger than the block size (Params.BlockSize) goes as an RFC 7959
+// Block1 transfer. Every block carries the same Uri-Path, Content-Format and
+// Sign: EnOS's documentation says nothing about signing blocks, and one
+// signature (one sequence number) for the whole transfer keeps one sequence
+// per message, as for a request sent in one datagram.
 type Request struct {
 	Code          codes.Code // codes.POST or codes.GET
 	Path          string
-	ContentFormat int // -1: no Content-Format option
-	Payload       []byte
-	Sign          string // option 2101; "" sends none
+	ContentFormat int    // -1: no Content-Format option
+	Payload       []byte // at most MaxPayload bytes
+	Sign          string // option 2101, on every block; "" sends none
 }
 
 // Response is the answer to a Request; every slice is owned by the caller.
@@ -65,7 +110,10 @@ type Response struct {
 	CommandTopic    string // option 2100, "" if absent
 	CommandPayload  []byte // option 2102
 	HasCommandData  bool   // option 2102 was present (possibly empty)
-	Retransmissions int
+	Retransmissions int    // datagrams sent again, summed over all blocks
+
+	block1    uint32 // option 27 of the response (control usage), if hasBlock1
+	hasBlock1 bool
 }
 
 // Errors of an exchange. Network and timeout errors wrap the cause.
@@ -74,6 +122,11 @@ var (
 	ErrTimeout = errors.New("no answer within the retransmission window")
 	ErrReset   = errors.New("server answered with a CoAP reset")
 	ErrTooBig  = errors.New("request does not fit one datagram")
+	// ErrBlockwise: the server broke the Block1 sequence (2.31 Continue to the
+	// final block, or a 2.31 acknowledging a block that was not sent).
+	ErrBlockwise = errors.New("server broke the block-wise transfer")
+	// ErrBlockSize: Params.BlockSize is not 0, -1 or a power of two in 16..1024.
+	ErrBlockSize = errors.New("block size must be 0, -1 or a power of two from 16 to 1024")
 )
 
 // NetError is a failure to resolve, send or receive (an ICMP error included).
@@ -94,7 +147,6 @@ type Conn struct {
 	mid     uint16
 	sendBuf []byte
 	recvBuf []byte
-	optBuf  []byte
 	in      message.Message
 
 	smu    sync.Mutex // guards sock and closed; never held while blocking
@@ -116,7 +168,6 @@ func New(server string, p Params) *Conn {
 		mid:     uint16(rnd.Uint32()),
 		sendBuf: make([]byte, MaxDatagram),
 		recvBuf: make([]byte, MaxDatagram+1), // +1 detects oversized datagrams
-		optBuf:  make([]byte, 0, 256),
 		in:      message.Message{Options: make(message.Options, 0, 16)},
 	}
 }
@@ -179,10 +230,21 @@ func (c *Conn) isClosed() bool {
 	return c.closed
 }
 
-// Do runs one exchange: it sends req as a CON and waits for the response,
+// Do runs one request: it sends req as a CON and waits for the response,
 // retransmitting on RFC 7252's schedule. It returns within Params.Window (or
-// ctx's deadline, if earlier).
+// ctx's deadline, if earlier). A payload larger than the block size goes as a
+// Block1 transfer (see Params.BlockSize): one exchange per block, each with its
+// own Message ID and the same token, bounded by Window per block; the response
+// to the final block is the response, and any answer other than 2.31 Continue
+// to an earlier block ends the transfer and is returned as the response.
 func (c *Conn) Do(ctx context.Context, req *Request) (*Response, error) {
+	bs, err := c.params.blockSize()
+	if err != nil {
+		return nil, err
+	}
+	if len(req.Payload) > MaxPayload {
+		return nil, ErrTooBig
+	}
 	c.xmu.Lock()
 	defer c.xmu.Unlock()
 
@@ -190,20 +252,111 @@ func (c *Conn) Do(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.mid++
-	mid := c.mid
 	var token [8]byte
 	binary.LittleEndian.PutUint64(token[:], c.rnd.Uint64())
-	n, err := c.encode(req, mid, token[:])
-	if err != nil {
-		return nil, err
+	if bs < 0 || len(req.Payload) <= bs {
+		mid := c.mid + 1
+		n, err := c.encode(req, req.Payload, mid, token[:], nil)
+		if err == nil {
+			c.mid = mid
+			resp, sent, err := c.exchange(ctx, s, c.sendBuf[:n], mid, token[:], c.deadline(ctx, time.Now(), 1))
+			if err != nil {
+				return nil, err
+			}
+			resp.Retransmissions = sent - 1
+			return resp, nil
+		}
+		if bs < 0 || !errors.Is(err, ErrTooBig) {
+			return nil, err
+		}
+		// Path and Sign leave too little room: fall back to smaller blocks.
 	}
-	datagram := c.sendBuf[:n]
+	return c.doBlock1(ctx, s, req, token[:], bs)
+}
 
-	end := time.Now().Add(c.params.Window())
+// deadline is the end of n exchanges started at start, or ctx's deadline if earlier.
+func (c *Conn) deadline(ctx context.Context, start time.Time, n int) time.Time {
+	end := start.Add(time.Duration(n) * c.params.Window())
 	if d, ok := ctx.Deadline(); ok && d.Before(end) {
 		end = d
 	}
+	return end
+}
+
+// doBlock1 sends req.Payload as an RFC 7959 Block1 transfer starting with
+// blocks of size bytes. Each 2.31 Continue must acknowledge the block just
+// sent, so every exchange moves forward and a transfer takes at most one
+// exchange per block (at the smallest size the server asked for).
+func (c *Conn) doBlock1(ctx context.Context, s *net.UDPConn, req *Request, token []byte, size int) (*Response, error) {
+	total := len(req.Payload)
+	start := time.Now()
+	blocks := func() int { return (total + size - 1) / size }
+	end := c.deadline(ctx, start, blocks())
+	off := 0 // always a multiple of size: sizes only shrink, by powers of two
+	retrans := 0
+	for {
+		num := off / size
+		n := min(size, total-off)
+		more := off+n < total
+		blk := &block1{num: num, more: more, szx: szx(size), size1: -1}
+		if off == 0 {
+			blk.size1 = total
+		}
+		mid := c.mid + 1
+		dn, err := c.encode(req, req.Payload[off:off+n], mid, token, blk)
+		if errors.Is(err, ErrTooBig) && size > 16 {
+			size /= 2 // Path and Sign leave too little room for this block size
+			end = c.deadline(ctx, start, blocks())
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		c.mid = mid
+		blockEnd := c.deadline(ctx, time.Now(), 1)
+		if end.Before(blockEnd) {
+			blockEnd = end
+		}
+		resp, sent, err := c.exchange(ctx, s, c.sendBuf[:dn], mid, token, blockEnd)
+		if err != nil {
+			return nil, err
+		}
+		retrans += sent - 1
+		resp.Retransmissions = retrans
+		if resp.Code != codes.Continue {
+			// The final response, or an error (4.13, 4.08, 4.01...) that ends
+			// the transfer early: either way the caller gets it.
+			return resp, nil
+		}
+		if !more {
+			return nil, ErrBlockwise // 2.31 to the final block: nothing left to send
+		}
+		if resp.hasBlock1 {
+			rszx := int(resp.block1 & 7)
+			rnum := int(resp.block1 >> 4)
+			if rszx < 7 { // 7 is BERT (RFC 8323), not for UDP: ignore its size
+				rsize := 16 << rszx
+				// The server acknowledges our block either with our number or
+				// (RFC 7959 §2.5, Figure 5) with its offset counted in its size.
+				if rnum != num && rnum*rsize != off {
+					return nil, ErrBlockwise
+				}
+				if rsize < size {
+					size = rsize // honour the server's smaller block size
+					end = c.deadline(ctx, start, blocks())
+				}
+			} else if rnum != num {
+				return nil, ErrBlockwise
+			}
+		}
+		off += n
+	}
+}
+
+// exchange sends datagram (a CON with mid and token) and waits for its
+// response until end, retransmitting on RFC 7252's schedule. It returns the
+// response and the number of transmissions.
+func (c *Conn) exchange(ctx context.Context, s *net.UDPConn, datagram []byte, mid uint16, token []byte, end time.Time) (*Response, int, error) {
 	timeout := time.Duration(float64(c.params.AckTimeout) * (1 + (ackRandomFactor-1)*c.rnd.Float64()))
 	acked := false // an empty ACK came: stop retransmitting, wait for the separate response
 	sent := 0
@@ -211,7 +364,7 @@ func (c *Conn) Do(ctx context.Context, req *Request) (*Response, error) {
 	for {
 		if !acked {
 			if _, err := s.Write(datagram); err != nil {
-				return nil, c.ioError(s, err)
+				return nil, sent, c.ioError(s, err)
 			}
 			if sent > 0 {
 				c.retransmissions.Add(1)
@@ -223,16 +376,15 @@ func (c *Conn) Do(ctx context.Context, req *Request) (*Response, error) {
 		if !acked && sentAt.Add(timeout).Before(end) {
 			wait = sentAt.Add(timeout)
 		}
-		resp, err := c.await(ctx, s, wait, mid, token[:], &acked)
+		resp, err := c.await(ctx, s, wait, mid, token, &acked)
 		if err != nil {
-			return nil, err
+			return nil, sent, err
 		}
 		if resp != nil {
-			resp.Retransmissions = sent - 1
-			return resp, nil
+			return resp, sent, nil
 		}
 		if !time.Now().Before(end) || (!acked && sent > c.params.MaxRetransmit) {
-			return nil, ErrTimeout
+			return nil, sent, ErrTimeout
 		}
 		timeout *= 2
 	}
@@ -342,6 +494,11 @@ func response(m *message.Message) *Response {
 		case OptionCommandPayload:
 			r.CommandPayload = append([]byte{}, o.Value...)
 			r.HasCommandData = true
+		case optionBlock1:
+			if len(o.Value) <= 3 { // RFC 7959: 0..3 bytes; ignore anything else
+				r.block1 = uintValue(o.Value)
+				r.hasBlock1 = true
+			}
 		}
 	}
 	return r
@@ -355,32 +512,83 @@ func (c *Conn) ioError(s *net.UDPConn, err error) error {
 	return &NetError{Err: err}
 }
 
-func (c *Conn) encode(req *Request, mid uint16, token []byte) (int, error) {
+// block1 describes one block of a Block1 transfer.
+type block1 struct {
+	num   int
+	more  bool
+	szx   int
+	size1 int // Size1 option (total payload size), -1 for none
+}
+
+// szx is RFC 7959's SZX of a power-of-two block size 16..1024.
+func szx(size int) int {
+	n := 0
+	for s := size >> 5; s > 0; s >>= 1 {
+		n++
+	}
+	return n
+}
+
+// appendUint appends v as a minimal big-endian CoAP uint option value.
+func appendUint(b []byte, v uint32) []byte {
+	switch {
+	case v == 0:
+		return b
+	case v < 1<<8:
+		return append(b, byte(v))
+	case v < 1<<16:
+		return append(b, byte(v>>8), byte(v))
+	case v < 1<<24:
+		return append(b, byte(v>>16), byte(v>>8), byte(v))
+	}
+	return append(b, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+}
+
+func uintValue(b []byte) uint32 {
+	var v uint32
+	for _, x := range b {
+		v = v<<8 | uint32(x)
+	}
+	return v
+}
+
+// encode writes req as a CON carrying payload (the whole payload, or one block
+// of it when blk is not nil) into c.sendBuf. A message larger than MaxDatagram
+// returns ErrTooBig.
+func (c *Conn) encode(req *Request, payload []byte, mid uint16, token []byte, blk *block1) (int, error) {
 	opts := make(message.Options, 0, 12)
-	buf := c.optBuf[:cap(c.optBuf)]
+	// One buffer for every option value; Uri-Path segments are at most the
+	// path's length plus 4 bytes of Content-Format, Block1 and Size1 values.
+	buf := make([]byte, len(req.Path)+16)
 	used := 0
 	var err error
 	var n int
-	for {
-		opts, n, err = opts.SetPath(buf[used:], req.Path)
-		if errors.Is(err, message.ErrTooSmall) {
-			buf = make([]byte, 2*len(buf)+len(req.Path))
-			c.optBuf = buf[:0]
-			opts = opts[:0]
-			continue
-		}
-		break
-	}
+	opts, n, err = opts.SetPath(buf, req.Path)
 	if err != nil {
+		if errors.Is(err, message.ErrTooSmall) {
+			return 0, ErrTooBig
+		}
 		return 0, err
 	}
 	used += n
 	if req.ContentFormat >= 0 {
-		opts, n, err = opts.SetContentFormat(buf[used:], message.MediaType(req.ContentFormat))
-		if err != nil {
-			return 0, err
+		v := appendUint(buf[used:used], uint32(req.ContentFormat))
+		opts = opts.Add(message.Option{ID: message.ContentFormat, Value: v})
+		used += len(v)
+	}
+	if blk != nil {
+		bv := uint32(blk.num)<<4 | uint32(blk.szx)
+		if blk.more {
+			bv |= 1 << 3
 		}
-		used += n
+		v := appendUint(buf[used:used], bv)
+		opts = opts.Add(message.Option{ID: optionBlock1, Value: v})
+		used += len(v)
+		if blk.size1 >= 0 {
+			v := appendUint(buf[used:used], uint32(blk.size1))
+			opts = opts.Add(message.Option{ID: optionSize1, Value: v})
+			used += len(v)
+		}
 	}
 	if req.Sign != "" {
 		opts = opts.Add(message.Option{ID: OptionSign, Value: []byte(req.Sign)})
@@ -389,7 +597,7 @@ func (c *Conn) encode(req *Request, mid uint16, token []byte) (int, error) {
 		Token:     token,
 		Options:   opts,
 		Code:      req.Code,
-		Payload:   req.Payload,
+		Payload:   payload,
 		MessageID: int32(mid),
 		Type:      message.Confirmable,
 	}

@@ -306,7 +306,9 @@ func TestContextCancel(t *testing.T) {
 }
 
 func TestTooBig(t *testing.T) {
-	c := New("127.0.0.1:9", fast)
+	p := fast
+	p.BlockSize = -1 // block-wise off
+	c := New("127.0.0.1:9", p)
 	defer c.Close()
 	_, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/a", ContentFormat: -1, Payload: make([]byte, MaxDatagram)})
 	if !errors.Is(err, ErrTooBig) {

@@ -1,0 +1,249 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+
+	"github.com/libenos/libenos/core/logging"
+	"github.com/libenos/libenos/core/queue"
+)
+
+// Offline queue defaults (Config.QueueMaxCount, QueueMaxBytes, RetryInterval).
+const (
+	DefaultQueueMaxCount = 10000
+	DefaultQueueMaxBytes = 16 << 20
+	DefaultRetryInterval = time.Second
+	maxRetryInterval     = 30 * time.Second
+)
+
+// offline is the store-and-forward part of a Client with a state directory.
+type offline struct {
+	q *queue.Queue
+
+	mu      sync.Mutex
+	running bool          // a worker goroutine delivers the queue
+	changed chan struct{} // closed and replaced whenever the queue shrinks or the worker stops
+	wake    chan struct{} // cap 1: retry now (Flush, new report)
+
+	delivered, dropped, queuedTotal uint64 // guarded by mu
+}
+
+func (c *Client) openQueue() error {
+	q, err := queue.Open(c.cfg.StateDir, c.cfg.QueueMaxCount, c.cfg.QueueMaxBytes)
+	if err != nil {
+		return &Error{Code: CodeState, Msg: "cannot open the offline queue", Err: err}
+	}
+	if q.Dropped > 0 {
+		logging.Warnf("libenos %s/%s: cut %d bytes of a torn offline queue record", c.cfg.ProductKey, c.cfg.DeviceKey, q.Dropped)
+	}
+	if q.HeadLost {
+		logging.Warnf("libenos %s/%s: offline queue head unreadable; replaying the queue, some reports may arrive twice", c.cfg.ProductKey, c.cfg.DeviceKey)
+	}
+	c.off = &offline{q: q, changed: make(chan struct{}), wake: make(chan struct{}, 1)}
+	if n, _ := q.Len(); n > 0 {
+		c.kickQueue()
+	}
+	return nil
+}
+
+// retryable says whether a failed delivery may succeed later unchanged.
+func retryable(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code {
+	case CodeNetwork, CodeTimeout:
+		return true
+	case CodeRejected:
+		return e.CoAP == 0 || e.CoAP>>5 == 5 // reset, or a server error
+	}
+	return false
+}
+
+// report is Report with an offline queue: reports go behind queued ones, and
+// a report that cannot be delivered now is queued.
+func (c *Client) reportOffline(ctx context.Context, payload []byte) error {
+	if c.closed.Load() {
+		return errClosed
+	}
+	if n, _ := c.off.q.Len(); n > 0 {
+		if err := c.enqueue(payload); err != nil {
+			return err
+		}
+		return &Error{Code: CodeQueued, Msg: "queued behind earlier undelivered reports"}
+	}
+	_, err := c.request(ctx, codes.POST, c.reportPath, payload)
+	if err == nil || !retryable(err) {
+		return err
+	}
+	if qerr := c.enqueue(payload); qerr != nil {
+		var e *Error
+		errors.As(qerr, &e)
+		return &Error{Code: e.Code, Msg: e.Msg + " (delivery failed: " + err.Error() + ")", Err: e.Err}
+	}
+	return &Error{Code: CodeQueued, Msg: "queued for later delivery: " + err.Error()}
+}
+
+func (c *Client) enqueue(payload []byte) error {
+	err := c.off.q.Append(queue.Item{Topic: c.reportPath, Payload: payload})
+	switch {
+	case errors.Is(err, queue.ErrFull):
+		return &Error{Code: CodeFull, Msg: "offline queue is full; report not accepted"}
+	case err != nil:
+		return &Error{Code: CodeState, Msg: "cannot write the offline queue", Err: err}
+	}
+	c.off.mu.Lock()
+	c.off.queuedTotal++
+	c.off.mu.Unlock()
+	c.kickQueue()
+	return nil
+}
+
+// kickQueue starts the worker if it is not running, and wakes it if it waits.
+func (c *Client) kickQueue() {
+	o := c.off
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.running && !c.closed.Load() {
+		o.running = true
+		go c.runQueue()
+	}
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (o *offline) signalLocked() {
+	close(o.changed)
+	o.changed = make(chan struct{})
+}
+
+// runQueue delivers the queue in order and exits when it is empty, so that a
+// client with nothing queued has no goroutine.
+func (c *Client) runQueue() {
+	o := c.off
+	backoff := c.cfg.RetryInterval
+	for {
+		o.mu.Lock()
+		n, _ := o.q.Len()
+		if n == 0 || c.closed.Load() {
+			o.running = false
+			o.signalLocked()
+			o.mu.Unlock()
+			return
+		}
+		o.mu.Unlock()
+
+		it, ok, err := o.q.Peek()
+		if err != nil || !ok {
+			logging.Errorf("libenos %s/%s: cannot read the offline queue: %v", c.cfg.ProductKey, c.cfg.DeviceKey, err)
+			if !c.sleep(backoff) {
+				continue
+			}
+			backoff = min(2*backoff, maxRetryInterval)
+			continue
+		}
+		_, err = c.request(c.life, codes.POST, it.Topic, it.Payload)
+		switch {
+		case err == nil:
+			backoff = c.cfg.RetryInterval
+			c.popQueue(false)
+		case CodeOf(err) == CodeClosed:
+			continue // the loop head sees closed and stops
+		case retryable(err) || CodeOf(err) == CodeAuth || CodeOf(err) == CodeState:
+			// Keep the data; try again later.
+			logging.Debugf("libenos %s/%s: offline queue waits %v: %v", c.cfg.ProductKey, c.cfg.DeviceKey, backoff, err)
+			if c.sleep(backoff) {
+				backoff = min(2*backoff, maxRetryInterval)
+			} else {
+				backoff = c.cfg.RetryInterval
+			}
+		default:
+			// EnOS refuses this message for good (4.xx other than 4.01): it
+			// would block the queue forever. Drop it, loudly.
+			logging.Errorf("libenos %s/%s: dropping a queued report EnOS refuses: %v", c.cfg.ProductKey, c.cfg.DeviceKey, err)
+			c.popQueue(true)
+		}
+	}
+}
+
+func (c *Client) popQueue(dropped bool) {
+	o := c.off
+	if err := o.q.Pop(); err != nil {
+		logging.Errorf("libenos %s/%s: cannot advance the offline queue: %v", c.cfg.ProductKey, c.cfg.DeviceKey, err)
+	}
+	o.mu.Lock()
+	if dropped {
+		o.dropped++
+	} else {
+		o.delivered++
+	}
+	o.signalLocked()
+	o.mu.Unlock()
+}
+
+// sleep waits d, or less when woken (it then returns false) or closed.
+func (c *Client) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-c.off.wake:
+		return false
+	case <-c.life.Done():
+		return false
+	}
+}
+
+// Flush waits until the offline queue is empty, waking the worker to retry
+// at once. It returns CodeTimeout when ctx ends first. Without a state
+// directory there is no queue and Flush returns nil at once.
+func (c *Client) Flush(ctx context.Context) error {
+	if c.closed.Load() {
+		return errClosed
+	}
+	if c.off == nil {
+		return nil
+	}
+	for {
+		c.off.mu.Lock()
+		ch := c.off.changed
+		n, _ := c.off.q.Len()
+		c.off.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		if c.closed.Load() {
+			return errClosed
+		}
+		c.kickQueue()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return &Error{Code: CodeTimeout, Msg: "offline queue not empty when the flush timeout ran out", Err: ctx.Err()}
+		}
+	}
+}
+
+// stopQueue waits for the worker to stop (Close has closed the connection, so
+// an exchange in progress ends at once) and closes the queue files.
+func (c *Client) stopQueue() {
+	o := c.off
+	for {
+		o.mu.Lock()
+		running, ch := o.running, o.changed
+		o.mu.Unlock()
+		if !running {
+			break
+		}
+		<-ch
+	}
+	_ = o.q.Close()
+}

@@ -1,0 +1,95 @@
+package client
+
+import (
+	"errors"
+	"time"
+
+	"github.com/libenos/libenos/core/logging"
+	"github.com/libenos/libenos/core/state"
+)
+
+// seqBlock is how many sequences one reservation covers. Each reservation
+// costs one fsync; a restart skips at most this many (of 2^31).
+const seqBlock = 256
+
+// openState locks cfg.StateDir and resumes a saved session if it is still
+// the same device on the same server.
+func (c *Client) openState() error {
+	id := state.Identity(c.cfg.Server, c.cfg.ProductKey, c.cfg.DeviceKey, c.cfg.DeviceSecret, string(c.cfg.SignIV))
+	st, err := state.Open(c.cfg.StateDir, id)
+	if errors.Is(err, state.ErrLocked) {
+		return &Error{Code: CodeState, Msg: "state directory " + c.cfg.StateDir + " is used by another client or process"}
+	}
+	if err != nil {
+		return &Error{Code: CodeState, Msg: "cannot open state directory", Err: err}
+	}
+	c.store = st
+	saved, ok, err := st.Load()
+	if err != nil {
+		// Corrupt or foreign: report it and start with a fresh authentication.
+		logging.Warnf("libenos %s/%s: ignoring saved session: %v", c.cfg.ProductKey, c.cfg.DeviceKey, err)
+		c.stats.stateErrors.Add(1)
+		return nil
+	}
+	if !ok || saved.Reserved >= maxSeqForResume {
+		return nil
+	}
+	// Every sequence up to Reserved may have been sent before the restart,
+	// so the resumed session continues after it.
+	c.sess = session{valid: true, token: saved.Token, signing: saved.Signing, seq: saved.Reserved, lastSeen: saved.LastSeen}
+	c.reserved = saved.Reserved
+	c.savedSeen = saved.LastSeen
+	logging.Infof("libenos %s/%s: resumed saved session at sequence %d", c.cfg.ProductKey, c.cfg.DeviceKey, saved.Reserved+1)
+	return nil
+}
+
+// maxSeqForResume leaves room for at least one block after a resume.
+const maxSeqForResume = 2147483647 - seqBlock
+
+// nextSeq returns the next sequence, first persisting a reservation that
+// covers it when a state directory is used, so that no sequence is ever sent
+// twice across a crash. Called with the turn held.
+func (c *Client) nextSeq() (uint32, error) {
+	seq := c.sess.seq + 1
+	if c.store != nil && seq > c.reserved {
+		res := uint64(seq) + seqBlock - 1
+		if res > 2147483647 {
+			res = 2147483647
+		}
+		if err := c.saveState(uint32(res)); err != nil {
+			return 0, err
+		}
+	}
+	return seq, nil
+}
+
+// saveState writes the session with a new reservation.
+func (c *Client) saveState(reserved uint32) error {
+	s := state.Session{Reserved: reserved}
+	if c.sess.valid {
+		s.Token, s.Signing, s.LastSeen = c.sess.token, c.sess.signing, c.sess.lastSeen
+	}
+	if err := c.store.Save(s); err != nil {
+		c.stats.stateErrors.Add(1)
+		return &Error{Code: CodeState, Msg: "cannot save the session", Err: err}
+	}
+	c.reserved = reserved
+	c.savedSeen = s.LastSeen
+	return nil
+}
+
+// touchState persists lastSeen now and then, so a restart knows the session
+// is still fresh. At most once per tenth of the lifetime: the sliding lifetime
+// is checked with that much margin anyway.
+func (c *Client) touchState() {
+	if c.store == nil {
+		return
+	}
+	life := time.Duration(c.cfg.Lifetime) * time.Second
+	if c.sess.lastSeen.Sub(c.savedSeen) < life/10 {
+		return
+	}
+	if err := c.saveState(c.reserved); err != nil {
+		logging.Warnf("libenos %s/%s: %v", c.cfg.ProductKey, c.cfg.DeviceKey, err)
+	}
+}
