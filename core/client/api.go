@@ -9,6 +9,8 @@ package client
 
 import (
 	"time"
+
+	"github.com/libenos/libenos/core/transport"
 )
 
 // SignMode says when requests carry option 2101 (protocol.md §3).
@@ -46,7 +48,15 @@ type Config struct {
 	RetryInterval time.Duration // first wait before the queue retries; doubles up to 30 s; 0 means 1 s
 	PollInterval  time.Duration // poll for commands when idle this long; 0 means never
 	CommandQueue  int           // commands waiting for the host; 0 means 256
+	// BlockSize is the RFC 7959 Block1 size for payloads that do not fit one
+	// block: 0 means 1024, -1 turns block-wise transfer off (larger payloads
+	// are then refused), else a power of two 16..1024. Payloads above
+	// MaxPayload are always refused.
+	BlockSize int
 }
+
+// MaxPayload is the largest payload a request may carry (block-wise).
+const MaxPayload = transport.MaxPayload
 
 // Response is what EnOS answered to a request.
 type Response struct {

@@ -82,7 +82,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		cfg:         cfg,
-		conn:        transport.New(cfg.Server, transport.Params{AckTimeout: cfg.AckTimeout, MaxRetransmit: cfg.MaxRetransmit}),
+		conn:        transport.New(cfg.Server, cfg.params()),
 		authPath:    "/auth/" + cfg.ProductKey + "/" + cfg.DeviceKey,
 		authPayload: []byte(`{"secureMode":2,"lifetime":` + strconv.Itoa(cfg.Lifetime) + `,"sign":"` + authSign + `"}`),
 		reportPath:  "/topic/sys/" + cfg.ProductKey + "/" + cfg.DeviceKey + "/thing/model/up_raw",
@@ -116,7 +116,7 @@ func (c *Client) Config() Config { return c.cfg }
 
 // Window is the longest one CoAP exchange can take (RFC 7252 MAX_TRANSMIT_WAIT).
 func (c *Client) Window() time.Duration {
-	return transport.Params{AckTimeout: c.cfg.AckTimeout, MaxRetransmit: c.cfg.MaxRetransmit}.Window()
+	return c.cfg.params().Window()
 }
 
 func (c *Client) acquire(ctx context.Context) error {
@@ -330,7 +330,9 @@ func transportError(ctx context.Context, path string, err error) error {
 	case errors.Is(err, transport.ErrTimeout):
 		return &Error{Code: CodeTimeout, Msg: "no answer to " + path + " within the retransmission window"}
 	case errors.Is(err, transport.ErrTooBig):
-		return &Error{Code: CodeInvalid, Msg: "request to " + path + " does not fit one datagram", Err: err}
+		return &Error{Code: CodeInvalid, Msg: "request to " + path + " is too large", Err: err}
+	case errors.Is(err, transport.ErrBlockwise):
+		return &Error{Code: CodeRejected, Msg: "EnOS broke the block-wise transfer to " + path, Err: err}
 	case errors.Is(err, transport.ErrReset):
 		return &Error{Code: CodeRejected, Msg: "EnOS reset the request to " + path}
 	case errors.As(err, &ne):

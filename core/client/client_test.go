@@ -429,3 +429,26 @@ func TestParseToken(t *testing.T) {
 		}
 	}
 }
+
+func TestLargePayloadsGoBlockwise(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	c := newClient(t, s.Addr())
+	big := make([]byte, 5000)
+	for i := range big {
+		big[i] = byte(i)
+	}
+	if err := c.Report(context.Background(), big); err != nil {
+		t.Fatal(err)
+	}
+	if recs := s.Records(); len(recs) != 1 || string(recs[0].Payload) != string(big) {
+		t.Fatalf("%d records", len(recs))
+	}
+	wantCode(t, c.Report(context.Background(), make([]byte, MaxPayload+1)), CodeInvalid)
+	off := newClient(t, s.Addr(), func(c *Config) { c.BlockSize = -1 })
+	wantCode(t, off.Report(context.Background(), big), CodeInvalid)
+	if err := off.Report(context.Background(), big[:900]); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(Config{Server: "h", ProductKey: "p", DeviceKey: "d", DeviceSecret: "s", BlockSize: 100})
+	wantCode(t, err, CodeInvalid)
+}

@@ -1,12 +1,14 @@
 package client
 
 import (
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/libenos/libenos/core/sign"
+	"github.com/libenos/libenos/core/transport"
 )
 
 // Bounds of the transmission parameters. They keep the retransmission window
@@ -76,10 +78,19 @@ func (cfg Config) normalize() (Config, error) {
 	if cfg.PollInterval < 0 || (cfg.PollInterval > 0 && cfg.PollInterval < 10*time.Millisecond) {
 		return cfg, errorf(CodeInvalid, "poll interval %v is neither 0 (off) nor at least 10 ms", cfg.PollInterval)
 	}
+	if cfg.BlockSize != 0 && cfg.BlockSize != -1 {
+		if err := cfg.params().Validate(); err != nil {
+			return cfg, &Error{Code: CodeInvalid, Msg: fmt.Sprintf("block size %d", cfg.BlockSize), Err: err}
+		}
+	}
 	if cfg.CommandQueue, err = orDefault("command queue", cfg.CommandQueue, DefaultCommandQueue, 1<<20); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+func (cfg Config) params() transport.Params {
+	return transport.Params{AckTimeout: cfg.AckTimeout, MaxRetransmit: cfg.MaxRetransmit, BlockSize: cfg.BlockSize}
 }
 
 // orDefault maps 0 to def and checks 1..max.

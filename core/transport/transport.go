@@ -121,7 +121,7 @@ var (
 	ErrClosed  = errors.New("connection closed")
 	ErrTimeout = errors.New("no answer within the retransmission window")
 	ErrReset   = errors.New("server answered with a CoAP reset")
-	ErrTooBig  = errors.New("request does not fit one datagram")
+	ErrTooBig  = errors.New("request is too large (above MaxPayload, or no room for a block)")
 	// ErrBlockwise: the server broke the Block1 sequence (2.31 Continue to the
 	// final block, or a 2.31 acknowledging a block that was not sent).
 	ErrBlockwise = errors.New("server broke the block-wise transfer")
@@ -441,7 +441,16 @@ func (c *Conn) match(s *net.UDPConn, dgram []byte, mid uint16, token []byte, ack
 	m := &c.in
 	m.Options = m.Options[:0]
 	if _, err := coder.DefaultCoder.Decode(dgram, m); err != nil {
-		return nil
+		if !errors.Is(err, message.ErrOptionsTooSmall) {
+			return nil
+		}
+		// More options than c.in holds: decode once more into a throw-away
+		// message (a datagram cannot hold more options than bytes), so that
+		// one odd response does not grow c.in for good.
+		m = &message.Message{Options: make(message.Options, 0, len(dgram))}
+		if _, err := coder.DefaultCoder.Decode(dgram, m); err != nil {
+			return nil
+		}
 	}
 	switch m.Type {
 	case message.Acknowledgement:

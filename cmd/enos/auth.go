@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/libenos/libenos/core/client"
+	"github.com/libenos/libenos/core/sign"
+)
+
+var cmdAuth = &command{
+	name:    "auth",
+	summary: "authenticate the device and print the result",
+	usage:   "auth [--show-token] [connection flags]",
+	help: `Authenticates the device (POST /auth/{productKey}/{deviceKey}) and prints
+what EnOS answered: whether a session token came back and whether requests
+will be signed with option 2101. The token is not printed unless
+--show-token is given; the secret is never printed.
+
+Flags:
+  --show-token   also print the session token (it authorizes requests until
+                 the session ends: treat the output as sensitive)
+`,
+	setup: func(e *env) runFunc {
+		e.addCommon()
+		showToken := e.fs.Bool("show-token", false, "")
+		return func(ctx context.Context, args []string) error {
+			if err := noArgs("auth", args); err != nil {
+				return err
+			}
+			return runAuth(ctx, e, *showToken)
+		}
+	},
+}
+
+// session is what an authentication told us.
+type sessionInfo struct {
+	token    string
+	hasToken bool
+	elapsed  time.Duration
+}
+
+// authenticate authenticates c and recovers the session token: the client
+// keeps it private, but its next signature decrypts back to it (this costs a
+// sequence number of a session the caller does not use further).
+func authenticate(ctx context.Context, c *client.Client) (sessionInfo, error) {
+	start := time.Now()
+	if err := c.Authenticate(ctx); err != nil {
+		return sessionInfo{}, err
+	}
+	info := sessionInfo{elapsed: time.Since(start)}
+	cfg := c.Config()
+	signer, err := sign.NewSigner(cfg.DeviceSecret, cfg.SignIV)
+	if err != nil {
+		return info, err
+	}
+	sig, err := c.NextSignature(ctx, 1<<16)
+	if err != nil {
+		return info, err
+	}
+	token, _, err := signer.Open(sig.Value)
+	if err != nil {
+		return info, fmt.Errorf("cannot read back the session token: %v", err)
+	}
+	info.token, info.hasToken = token, token != ""
+	return info, nil
+}
+
+func runAuth(parent context.Context, e *env, showToken bool) error {
+	cfg, err := e.clientConfig()
+	if err != nil {
+		return err
+	}
+	c, err := e.newClient(cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := e.withTimeout(parent)
+	defer cancel()
+	info, err := authenticate(ctx, c)
+	e.hide(info.token)
+	if err != nil {
+		return interrupted(parent, err)
+	}
+	n := c.Config()
+	fmt.Fprintf(e.stdout, "authenticated %s/%s at %s in %v\n", n.ProductKey, n.DeviceKey, n.Server, roundDur(info.elapsed))
+	fmt.Fprintf(e.stdout, "lifetime: %d s\n", n.Lifetime)
+	switch {
+	case !info.hasToken:
+		fmt.Fprintln(e.stdout, "token: none (the answer carried no token)")
+	case showToken:
+		fmt.Fprintf(e.stdout, "token: %s\n", info.token)
+	default:
+		fmt.Fprintf(e.stdout, "token: received, %d characters (not shown; --show-token prints it)\n", len(info.token))
+	}
+	signing := n.SignMode == client.SignAlways || (n.SignMode == client.SignAuto && info.hasToken)
+	if signing {
+		fmt.Fprintf(e.stdout, "signing: on (option 2101, sign mode %s, IV %s)\n", signModeName(n.SignMode), ivLabel(n.SignIV))
+	} else {
+		fmt.Fprintf(e.stdout, "signing: off (sign mode %s)\n", signModeName(n.SignMode))
+	}
+	e.warnUnhandled(c)
+	e.logStats(c)
+	return nil
+}
