@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/libenos/libenos/core/client"
-	"github.com/libenos/libenos/core/sign"
 )
 
 var cmdAuth = &command{
@@ -41,28 +40,18 @@ type sessionInfo struct {
 	elapsed  time.Duration
 }
 
-// authenticate authenticates c and recovers the session token: the client
-// keeps it private, but its next signature decrypts back to it (this costs a
-// sequence number of a session the caller does not use further).
+// authenticate authenticates c and reads the session it got.
 func authenticate(ctx context.Context, c *client.Client) (sessionInfo, error) {
 	start := time.Now()
 	if err := c.Authenticate(ctx); err != nil {
 		return sessionInfo{}, err
 	}
 	info := sessionInfo{elapsed: time.Since(start)}
-	cfg := c.Config()
-	signer, err := sign.NewSigner(cfg.DeviceSecret, cfg.SignIV)
+	sess, err := c.Session(ctx)
 	if err != nil {
 		return info, err
 	}
-	sig, err := c.NextSignature(ctx, 1<<16)
-	if err != nil {
-		return info, err
-	}
-	token, _, err := signer.Open(sig.Value)
-	if err != nil {
-		return info, fmt.Errorf("cannot read back the session token: %v", err)
-	}
+	token := sess.Token
 	info.token, info.hasToken = token, token != ""
 	return info, nil
 }

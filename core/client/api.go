@@ -76,3 +76,12 @@ type Signature struct {
 	Value    string
 	Sequence uint32
 }
+
+// SessionInfo describes the current session. Token is a credential: show it
+// only where the user asked for it, never in a log.
+type SessionInfo struct {
+	Authenticated bool
+	Token         string
+	Signing       bool   // requests carry option 2101
+	Sequence      uint32 // last sequence used (0: none yet)
+}

@@ -430,3 +430,13 @@ func detail(p []byte) string {
 	}
 	return " (" + string(b) + ")"
 }
+
+// Session returns the current session. It waits for a request in progress.
+func (c *Client) Session(ctx context.Context) (SessionInfo, error) {
+	if err := c.acquire(ctx); err != nil {
+		return SessionInfo{}, err
+	}
+	defer c.release()
+	s := c.sess
+	return SessionInfo{Authenticated: s.valid, Token: s.token, Signing: s.signing, Sequence: s.seq}, nil
+}

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/libenos/libenos/core/sign"
+	"github.com/libenos/libenos/internal/sim"
+)
+
+const (
+	pk     = "MuGsF6W4"
+	dk     = "15bBZlRknc"
+	secret = "sMgTXBUvDNeWGAJWnDcT"
+)
+
+func TestUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	if rc := run([]string{"--help"}, &out, &errb); rc != 0 {
+		t.Fatalf("--help: rc %d", rc)
+	}
+	for _, f := range []string{"-listen", "-device", "-devices", "-sign-iv", "-sign-mode", "-command-style", "-seed",
+		"-drop-requests", "-drop-responses", "-delay", "-jitter", "-fail-rate", "-expire-after", "-lifetime-override",
+		"-control", "-log", "-verbose", "enos-sim command"} {
+		if !strings.Contains(errb.String(), f) {
+			t.Errorf("--help does not mention %s", f)
+		}
+	}
+	for _, args := range [][]string{
+		{"--bogus"},
+		{"--device", "pk:dk"},
+		{"--sign-iv", "00"},
+		{"--sign-mode", "maybe", "--device", "a:b:c", "--listen", "127.0.0.1:0", "--control", "off"},
+		{"command", "--to", "nodevice"},
+		{"stray"},
+	} {
+		errb.Reset()
+		if rc := run(args, &out, &errb); rc == 0 {
+			t.Errorf("%v: rc 0", args)
+		}
+		if strings.Contains(errb.String(), "pk:dk") && !strings.Contains(errb.String(), "***") {
+			t.Errorf("%v: error echoes the device spec: %s", args, errb.String())
+		}
+	}
+}
+
+// TestWithLibcoap builds enos-sim, runs it as its own process and drives it
+// with libcoap's coap-client-notls: an independent CoAP stack.
+func TestWithLibcoap(t *testing.T) {
+	coapClient, err := exec.LookPath("coap-client-notls")
+	if err != nil {
+		t.Skip("coap-client-notls not found: install Debian package libcoap3-bin to run this test")
+	}
+	bin := filepath.Join(t.TempDir(), "enos-sim")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	logFile := filepath.Join(t.TempDir(), "records.jsonl")
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--log", logFile,
+		"--device", pk+":"+dk+":"+secret, "--device", "other:dev:sec")
+	stdout, _ := cmd.StdoutPipe()
+	var stderr syncBuf
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "listening on ") {
+		t.Fatalf("first stdout line %q: %v", line, err)
+	}
+	addr := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	var control string
+	for deadline := time.Now().Add(5 * time.Second); control == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, l := range strings.Split(stderr.String(), "\n") {
+			if c, ok := strings.CutPrefix(l, "enos-sim: control channel on "); ok {
+				control = c
+			}
+		}
+	}
+	if control == "" {
+		t.Fatalf("no control address on stderr: %s", stderr.String())
+	}
+
+	coap := func(args ...string) (string, string) {
+		t.Helper()
+		c := exec.CommandContext(ctx, coapClient, append([]string{"-B", "5"}, args...)...)
+		var o, e bytes.Buffer
+		c.Stdout, c.Stderr = &o, &e
+		if err := c.Run(); err != nil {
+			t.Fatalf("coap-client %v: %v\n%s%s", args, err, o.String(), e.String())
+		}
+		return o.String(), e.String()
+	}
+	up := "coap://" + addr + "/topic/sys/" + pk + "/" + dk + "/thing/model/up_raw"
+
+	// Authenticate.
+	as, _ := sign.AuthSign(pk, dk, secret, 3600)
+	out, _ := coap("-m", "post", "-t", "50", "-e", `{"secureMode":2,"lifetime":3600,"sign":"`+as+`"}`, "coap://"+addr+"/auth/"+pk+"/"+dk)
+	var auth struct{ Token string }
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &auth); err != nil || auth.Token == "" {
+		t.Fatalf("auth response %q", out)
+	}
+	_, e := coap("-m", "post", "-t", "50", "-e", `{"secureMode":2,"lifetime":3600,"sign":"`+strings.Repeat("0", 64)+`"}`, "coap://"+addr+"/auth/"+pk+"/"+dk)
+	if !strings.HasPrefix(e, "4.01") {
+		t.Fatalf("wrong auth sign: %q", e)
+	}
+
+	// A signed report.
+	sg, _ := sign.NewSigner(secret, nil)
+	s1, _ := sg.Sign(auth.Token, 1)
+	out, e = coap("-m", "post", "-O", "2101,"+s1, "-e", "hello", up)
+	if out != "" || e != "" {
+		t.Fatalf("signed report: stdout %q stderr %q", out, e)
+	}
+	// The same signature again (a new request: new MID): replayed sequence.
+	_, e = coap("-m", "post", "-O", "2101,"+s1, "-e", "again", up)
+	if !strings.HasPrefix(e, "4.01") {
+		t.Fatalf("replayed sequence: %q", e)
+	}
+	// No option 2101.
+	_, e = coap("-m", "post", "-e", "unsigned", up)
+	if !strings.HasPrefix(e, "4.01") {
+		t.Fatalf("missing 2101: %q", e)
+	}
+
+	// A command queued over the control channel, delivered with the next report.
+	var o2, e2 bytes.Buffer
+	if rc := run([]string{"command", "--control", control, "--to", pk + "/" + dk, "--payload", "reboot"}, &o2, &e2); rc != 0 {
+		t.Fatalf("enos-sim command: rc %d: %s", rc, e2.String())
+	}
+	s2, _ := sg.Sign(auth.Token, 2)
+	coap("-m", "post", "-O", "2101,"+s2, "-e", "second", up)
+	resp, err := sim.SendControl(control, sim.ControlRequest{Op: "stats"}, 5*time.Second)
+	if err != nil || resp.Stats.CommandsQueued != 1 || resp.Stats.CommandsDelivered != 1 || resp.Stats.Reports != 2 {
+		t.Fatalf("stats %+v %v", resp.Stats, err)
+	}
+
+	// Summary on SIGTERM; the records file has exactly the two reports.
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "summary: auths=1 reports=2 rejections=3 duplicates=0") {
+		t.Fatalf("summary: %s", stderr.String())
+	}
+	data, _ := os.ReadFile(logFile)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("records: %q", data)
+	}
+	var r sim.Record
+	if err := json.Unmarshal([]byte(lines[0]), &r); err != nil || r.Sequence != 1 || string(r.Payload) != "hello" ||
+		r.Topic != "/sys/"+pk+"/"+dk+"/thing/model/up_raw" {
+		t.Fatalf("record %q: %v", lines[0], err)
+	}
+	all := string(data) + stderr.String()
+	if strings.Contains(all, auth.Token) || strings.Contains(all, secret) {
+		t.Fatal("records or stderr leak the token or the secret")
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
