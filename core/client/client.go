@@ -352,6 +352,9 @@ func ctxError(err error) error {
 
 // authenticate runs POST /auth/{pk}/{dk} and starts a new session.
 func (c *Client) authenticate(ctx context.Context) error {
+	if c.hadSession {
+		c.stats.reauths.Add(1)
+	}
 	c.sess = session{}
 	c.stats.auths.Add(1)
 	tr, err := c.do(ctx, &transport.Request{Code: codes.POST, Path: c.authPath, ContentFormat: contentJSON, Payload: c.authPayload})
@@ -376,6 +379,7 @@ func (c *Client) authenticate(ctx context.Context) error {
 		signing:  c.cfg.SignMode == SignAlways || (c.cfg.SignMode == SignAuto && hasToken && !c.no2101),
 		lastSeen: time.Now(),
 	}
+	c.hadSession = true
 	c.reserved = 0
 	if c.store != nil {
 		if err := c.saveState(0); err != nil {

@@ -142,8 +142,8 @@ func TestReauthenticatesOnForcedExpiry(t *testing.T) {
 	if got := len(s.Records()); got != 10 {
 		t.Fatalf("%d records", got)
 	}
-	if n := s.AuthCount(tPK, tDK); n < 4 {
-		t.Errorf("%d authentications for 10 reports expiring every 3", n)
+	if n := s.AuthCount(tPK, tDK); n < 4 || c.Stats().Reauths != uint64(n-1) {
+		t.Errorf("%d authentications for 10 reports expiring every 3; stats %+v", n, c.Stats())
 	}
 }
 

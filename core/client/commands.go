@@ -40,9 +40,20 @@ func (c *Client) NextCommand() (Command, bool) { return c.inbox.pop() }
 
 // WaitCommand blocks until a command is waiting, ctx ends or the client closes.
 func (c *Client) WaitCommand(ctx context.Context) (Command, error) {
+	return c.WaitCommandIf(ctx, nil)
+}
+
+// WaitCommandIf is WaitCommand for callers with bounded room: when accept
+// returns an error for the oldest command, that command stays queued and the
+// error is returned.
+func (c *Client) WaitCommandIf(ctx context.Context, accept func(Command) error) (Command, error) {
 	for {
 		ch := c.inbox.changed()
-		if cmd, ok := c.inbox.pop(); ok {
+		cmd, ok, err := c.inbox.popIf(accept)
+		if err != nil {
+			return Command{}, err
+		}
+		if ok {
 			return cmd, nil
 		}
 		if c.closed.Load() {
@@ -202,15 +213,26 @@ func (b *inbox) setHandler(fn func(Command)) {
 }
 
 func (b *inbox) pop() (Command, bool) {
+	cmd, ok, _ := b.popIf(nil)
+	return cmd, ok
+}
+
+// popIf takes the oldest command if accept (nil: anything) takes it.
+func (b *inbox) popIf(accept func(Command) error) (Command, bool, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.items) == 0 {
-		return Command{}, false
+		return Command{}, false, nil
 	}
 	cmd := b.items[0]
+	if accept != nil {
+		if err := accept(cmd); err != nil {
+			return Command{}, false, err
+		}
+	}
 	b.items[0] = Command{}
 	b.items = b.items[1:]
-	return cmd, true
+	return cmd, true, nil
 }
 
 func (b *inbox) changed() <-chan struct{} {

@@ -160,3 +160,20 @@ func TestSlowHandlerDoesNotStallOtherClients(t *testing.T) {
 		t.Fatalf("other client took %v", el)
 	}
 }
+
+func TestWaitCommandIfKeepsRefusedCommand(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	c := newClient(t, s.Addr())
+	queueCommands(t, s, 1)
+	if _, err := c.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tooSmall := func(cmd Command) error { return errorf(CodeBuffer, "need %d", len(cmd.Payload)) }
+	if _, err := c.WaitCommandIf(context.Background(), tooSmall); CodeOf(err) != CodeBuffer {
+		t.Fatalf("err = %v", err)
+	}
+	cmd, err := c.WaitCommandIf(context.Background(), func(Command) error { return nil })
+	if err != nil || string(cmd.Payload) != "cmd0" {
+		t.Fatalf("the refused command was lost: %+v %v", cmd, err)
+	}
+}

@@ -38,6 +38,7 @@ func (c *Client) openState() error {
 	// so the resumed session continues after it.
 	c.sess = session{valid: true, token: saved.Token, signing: saved.Signing, seq: saved.Reserved, lastSeen: saved.LastSeen}
 	c.reserved = saved.Reserved
+	c.hadSession = true
 	c.savedSeen = saved.LastSeen
 	logging.Infof("libenos %s/%s: resumed saved session at sequence %d", c.cfg.ProductKey, c.cfg.DeviceKey, saved.Reserved+1)
 	return nil

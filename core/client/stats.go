@@ -8,6 +8,7 @@ type Stats struct {
 	Failed          uint64 // exchanges that failed or were rejected
 	Retransmissions uint64 // datagrams sent again
 	Auths           uint64 // authentication attempts
+	Reauths         uint64 // authentications after the first session (expiry, 4.01, rollover)
 	Commands        uint64 // commands received
 	CommandsDropped uint64 // commands received while the command queue was full
 	StateErrors     uint64 // session files found corrupt or foreign, and failed saves
@@ -19,7 +20,7 @@ type Stats struct {
 }
 
 type statCounters struct {
-	sent, failed, auths, commands, commandsDropped, stateErrors atomic.Uint64
+	sent, failed, auths, reauths, commands, commandsDropped, stateErrors atomic.Uint64
 }
 
 // Stats returns the counters; safe from any goroutine.
@@ -29,6 +30,7 @@ func (c *Client) Stats() Stats {
 		Failed:          c.stats.failed.Load(),
 		Retransmissions: c.conn.Retransmissions(),
 		Auths:           c.stats.auths.Load(),
+		Reauths:         c.stats.reauths.Load(),
 		Commands:        c.stats.commands.Load(),
 		CommandsDropped: c.stats.commandsDropped.Load(),
 		StateErrors:     c.stats.stateErrors.Load(),
