@@ -40,6 +40,7 @@ type Client struct {
 	signer       *sign.Signer
 	sess         session
 	no2101       bool // auto mode saw 4.02 for option 2101: never sign again
+	hadSession   bool // a session existed: the next authentication is a re-authentication
 	signScratch  []byte
 	pendingFetch string // a lone 2100 announced a command to GET
 

@@ -1,0 +1,830 @@
+// Package sim is enos-sim's server: a local stand-in for EnOS's non-DTLS CoAP
+// device endpoint (see shared/protocol.md), strict where EnOS is strict, with
+// seeded fault injection for tests.
+//
+// It is a real CoAP server built on go-coap v3 (UDP). Tests start it in-process
+// with Start; cmd/enos-sim is a thin command-line wrapper around this package.
+//
+// The package never writes to stdout or stderr by itself: records go to
+// Config.Log, diagnostics to Config.ErrorLog.
+//
+// It deliberately shares no code with the libenos client (core/client,
+// core/transport): it judges that client. It reuses only core/sign, the pure
+// signature functions, to verify signatures.
+package sim
+
+import (
+	"bytes"
+
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/libenos/libenos/core/sign"
+	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+	"github.com/plgd-dev/go-coap/v3/message/pool"
+	coapNet "github.com/plgd-dev/go-coap/v3/net"
+	"github.com/plgd-dev/go-coap/v3/net/responsewriter"
+	"github.com/plgd-dev/go-coap/v3/options"
+	"github.com/plgd-dev/go-coap/v3/udp"
+	udpClient "github.com/plgd-dev/go-coap/v3/udp/client"
+	udpServer "github.com/plgd-dev/go-coap/v3/udp/server"
+)
+
+// CoAP option numbers of EnOS's scheme (protocol.md §3, §5).
+const (
+	OptionCommandTopic   message.OptionID = 2100 // elective: topic of a waiting command
+	OptionSign           message.OptionID = 2101 // critical: the message signature
+	OptionCommandPayload message.OptionID = 2102 // elective: the command payload (inline style)
+)
+
+// maxSignOptionLen bounds option 2101: a Sign for a token of up to ~500 bytes.
+const maxSignOptionLen = 1034
+
+func init() {
+	// A go-coap server answers 4.02 to an unknown critical option before any
+	// handler runs; 2101 is critical (odd). The map is global: register once,
+	// before any server starts. In sign mode "unknown" the handler itself
+	// answers 4.02 to 2101, so both modes can coexist in one process.
+	message.CoapOptionDefs[OptionSign] = message.OptionDef{ValueFormat: message.ValueString, MaxLen: maxSignOptionLen}
+}
+
+// Sign modes (Config.SignMode).
+const (
+	SignRequired = "required" // auth returns a token; every /topic request needs option 2101
+	SignUnknown  = "unknown"  // auth returns no token; 2101 is an unknown critical option (4.02)
+)
+
+// Command styles (Config.CommandStyle).
+const (
+	CommandInline = "inline" // announce with 2100 and carry the payload in 2102
+	CommandGet    = "get"    // announce with 2100 only; the device fetches it with a signed GET
+)
+
+// ExchangeLifetime is RFC 7252's EXCHANGE_LIFETIME: how long a response stays
+// cached for deduplication, and how long duplicates are counted.
+const ExchangeLifetime = 247 * time.Second
+
+// connIdleTimeout is how long go-coap keeps an idle peer (and its response
+// cache). It must exceed ExchangeLifetime or late retransmissions would be
+// processed twice.
+const connIdleTimeout = ExchangeLifetime + 53*time.Second
+
+// Device is one registered device.
+type Device struct {
+	ProductKey string `json:"productKey"`
+	DeviceKey  string `json:"deviceKey"`
+	Secret     string `json:"secret"`
+}
+
+// Config configures a simulator. The zero value (plus Devices) is a strict
+// simulator on a random loopback port with no faults.
+type Config struct {
+	// Listen is the UDP address to serve, "127.0.0.1:0" style. Empty means "127.0.0.1:0".
+	Listen  string
+	Devices []Device
+	// SignIV is the AES-CBC IV of option 2101; nil means sign.DefaultIV.
+	SignIV []byte
+	// SignMode is SignRequired (default, "") or SignUnknown.
+	SignMode string
+	// CommandStyle is CommandInline (default, "") or CommandGet.
+	CommandStyle string
+
+	// Seed seeds every random fault decision.
+	Seed int64
+	// DropRequests and DropResponses are probabilities (0..1) of losing a
+	// datagram on the wire, client to server and server to client.
+	DropRequests, DropResponses float64
+	// Delay and Jitter hold back every response datagram by Delay plus a
+	// uniform random part of [0, Jitter).
+	Delay, Jitter time.Duration
+	// FailRate is the probability (0..1) of answering a request with 5.00
+	// Internal Server Error (no state changes).
+	FailRate float64
+	// ExpireAfter ends a session after that many accepted /topic messages: the
+	// next one gets 4.01. 0 = off.
+	ExpireAfter int
+	// LifetimeOverride, if > 0, replaces the lifetime a device asked for when
+	// deciding expiry (the auth request must still carry a valid 30..86400).
+	// Tests use it to expire sessions in milliseconds.
+	LifetimeOverride time.Duration
+
+	// Control, if not empty, is a loopback TCP address ("127.0.0.1:0") for the
+	// operator control channel (see ControlAddr and docs/enos-sim.md).
+	Control string
+
+	// Log receives one JSON line per accepted message (see Record); nil = discard.
+	Log io.Writer
+	// ErrorLog receives go-coap diagnostics and control-channel errors, one per
+	// line; nil = discard. Never contains secrets or tokens.
+	ErrorLog io.Writer
+}
+
+// Record is one accepted device message: a POST to a /topic/... path
+// (reports, events, command replies).
+type Record struct {
+	Time       time.Time `json:"time"`
+	ProductKey string    `json:"productKey"`
+	DeviceKey  string    `json:"deviceKey"`
+	// Topic is the MQTT topic: the CoAP path without the "/topic" prefix,
+	// e.g. "/sys/pk/dk/thing/model/up_raw".
+	Topic string `json:"topic"`
+	// Sequence is the decrypted option-2101 sequence (0 in sign mode unknown).
+	Sequence uint32 `json:"sequence"`
+	// Payload is the raw request body (base64 in JSON).
+	Payload []byte `json:"payload"`
+}
+
+// Stats counts what the simulator saw.
+type Stats struct {
+	Auths             int `json:"auths"`             // successful authentications
+	AuthFailures      int `json:"authFailures"`      // auth requests answered 4.xx
+	Reports           int `json:"reports"`           // accepted POSTs to /topic/... (= records)
+	Fetches           int `json:"fetches"`           // accepted GETs of /topic/... (command fetches)
+	Rejections        int `json:"rejections"`        // requests answered 4.xx (including AuthFailures)
+	Duplicates        int `json:"duplicates"`        // retransmissions (same endpoint and MID within 247 s)
+	Failures          int `json:"failures"`          // injected 5.00 answers
+	Expirations       int `json:"expirations"`       // sessions ended by lifetime or ExpireAfter
+	DroppedRequests   int `json:"droppedRequests"`   // request datagrams lost on purpose
+	DroppedResponses  int `json:"droppedResponses"`  // response datagrams lost on purpose
+	CommandsQueued    int `json:"commandsQueued"`    // commands queued
+	CommandsDelivered int `json:"commandsDelivered"` // commands handed over (2102 or GET payload)
+}
+
+type command struct {
+	topic   string // with the "/topic" prefix
+	payload []byte
+}
+
+type session struct {
+	token    string
+	lifetime time.Duration
+	lastSeen time.Time
+	lastSeq  uint32
+	count    int
+}
+
+type deviceState struct {
+	Device
+	signer *sign.Signer
+
+	mu        sync.Mutex // guards the fields below
+	sess      *session   // nil: not authenticated / session ended
+	authCount int
+	queue     []command
+}
+
+type dupKey struct {
+	endpoint string
+	mid      int32
+}
+
+// Server is a running simulator.
+type Server struct {
+	cfg     Config
+	devices map[string]*deviceState // key pk + "/" + dk
+
+	coap     *udpServer.Server
+	coapAddr string // the go-coap socket
+	relay    *relay // nil without wire faults
+	control  *control
+	done     chan struct{}
+	wg       sync.WaitGroup
+	closeMu  sync.Mutex
+	closed   bool
+
+	rngMu sync.Mutex
+	rng   *mrand.Rand
+
+	mu      sync.Mutex // guards records, stats, dups, log writes
+	records []Record
+	stats   Stats
+	dups    map[dupKey]time.Time
+}
+
+// Start validates cfg, binds the socket(s) and serves. When it returns the
+// simulator is listening and serving.
+func Start(cfg Config) (*Server, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	switch cfg.SignMode {
+	case "":
+		cfg.SignMode = SignRequired
+	case SignRequired, SignUnknown:
+	default:
+		return nil, fmt.Errorf("sim: sign mode %q: want %q or %q", cfg.SignMode, SignRequired, SignUnknown)
+	}
+	switch cfg.CommandStyle {
+	case "":
+		cfg.CommandStyle = CommandInline
+	case CommandInline, CommandGet:
+	default:
+		return nil, fmt.Errorf("sim: command style %q: want %q or %q", cfg.CommandStyle, CommandInline, CommandGet)
+	}
+	for name, p := range map[string]float64{"drop-requests": cfg.DropRequests, "drop-responses": cfg.DropResponses, "fail-rate": cfg.FailRate} {
+		if !(p >= 0 && p <= 1) {
+			return nil, fmt.Errorf("sim: %s %v: want a probability in 0..1", name, p)
+		}
+	}
+	if cfg.Delay < 0 || cfg.Jitter < 0 || cfg.ExpireAfter < 0 || cfg.LifetimeOverride < 0 {
+		return nil, errors.New("sim: delay, jitter, expire-after and lifetime override must not be negative")
+	}
+	if cfg.SignIV != nil && len(cfg.SignIV) != 16 {
+		return nil, fmt.Errorf("sim: sign IV must be 16 bytes, got %d", len(cfg.SignIV))
+	}
+	s := &Server{
+		cfg:     cfg,
+		devices: make(map[string]*deviceState, len(cfg.Devices)),
+		done:    make(chan struct{}),
+		rng:     mrand.New(mrand.NewPCG(uint64(cfg.Seed), 0x656e6f732d73696d)), //nolint:gosec // faults, not crypto
+		dups:    make(map[dupKey]time.Time),
+	}
+	for i, d := range cfg.Devices {
+		if err := validateDevice(d); err != nil {
+			return nil, fmt.Errorf("sim: device %d: %w", i+1, err)
+		}
+		signer, err := sign.NewSigner(d.Secret, cfg.SignIV)
+		if err != nil {
+			return nil, fmt.Errorf("sim: %w", err)
+		}
+		key := d.ProductKey + "/" + d.DeviceKey
+		if _, dup := s.devices[key]; dup {
+			return nil, fmt.Errorf("sim: device %s registered twice", key)
+		}
+		s.devices[key] = &deviceState{Device: d, signer: signer}
+	}
+
+	needRelay := cfg.DropRequests > 0 || cfg.DropResponses > 0 || cfg.Delay > 0 || cfg.Jitter > 0
+	coapListen := cfg.Listen
+	if needRelay {
+		coapListen = "127.0.0.1:0" // the relay owns the public address
+	}
+	l, err := coapNet.NewListenUDP("udp", coapListen)
+	if err != nil {
+		return nil, fmt.Errorf("sim: listen %s: %w", coapListen, err)
+	}
+	s.coapAddr = l.LocalAddr().String()
+	s.coap = udp.NewServer(
+		options.WithHandlerFunc(s.serveCoAP),
+		options.WithErrors(s.coapError),
+		options.WithRequestMonitor(s.monitor),
+		options.WithInactivityMonitor(connIdleTimeout, func(cc *udpClient.Conn) { _ = cc.Close() }),
+		options.WithMaxMessageSize(64*1024),
+		// go-coap's in-flight tracking silently drops a retransmission that
+		// arrives between the response being written and the handler's
+		// bookkeeping finishing. Without it, a retransmission waits for the
+		// original (one peer's requests are handled in order, per MID under a
+		// lock) and then gets the cached response: always answered, judged once.
+		options.WithMaxPendingMessages(0),
+	)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.coap.Serve(l); err != nil {
+			s.logError("coap server stopped: %v", err)
+		}
+	}()
+	if needRelay {
+		s.relay, err = newRelay(s, cfg.Listen, s.coapAddr)
+		if err != nil {
+			s.coap.Stop()
+			s.wg.Wait()
+			return nil, fmt.Errorf("sim: %w", err)
+		}
+	}
+	if cfg.Control != "" {
+		s.control, err = startControl(s, cfg.Control)
+		if err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("sim: %w", err)
+		}
+	}
+	s.wg.Add(1)
+	go s.sweep()
+	return s, nil
+}
+
+func validateDevice(d Device) error {
+	for _, f := range []struct{ name, v string }{{"product key", d.ProductKey}, {"device key", d.DeviceKey}, {"secret", d.Secret}} {
+		if f.v == "" {
+			return fmt.Errorf("empty %s", f.name)
+		}
+	}
+	if strings.ContainsAny(d.ProductKey+d.DeviceKey, "/:") {
+		return errors.New("product and device keys must not contain '/' or ':'")
+	}
+	return nil
+}
+
+// Addr is the UDP address clients talk to, with the real port.
+func (s *Server) Addr() string {
+	if s.relay != nil {
+		return s.relay.addr()
+	}
+	return s.coapAddr
+}
+
+// ControlAddr is the control channel's TCP address, or "" when it is off.
+func (s *Server) ControlAddr() string {
+	if s.control == nil {
+		return ""
+	}
+	return s.control.addr()
+}
+
+// Close stops serving and releases every socket. It is idempotent.
+func (s *Server) Close() error {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.closeMu.Unlock()
+	close(s.done)
+	if s.control != nil {
+		s.control.close()
+	}
+	if s.relay != nil {
+		s.relay.close()
+	}
+	s.coap.Stop()
+	s.wg.Wait()
+	return nil
+}
+
+// Records returns a copy of every accepted message, in acceptance order.
+func (s *Server) Records() []Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Record, len(s.records))
+	for i, r := range s.records {
+		r.Payload = append([]byte(nil), r.Payload...)
+		out[i] = r
+	}
+	return out
+}
+
+// Stats returns the counters so far.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// AuthCount is the number of successful authentications of one device.
+func (s *Server) AuthCount(productKey, deviceKey string) int {
+	d := s.devices[productKey+"/"+deviceKey]
+	if d == nil {
+		return 0
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.authCount
+}
+
+// PendingCommands is the number of commands queued and not yet delivered to a device.
+func (s *Server) PendingCommands(productKey, deviceKey string) int {
+	d := s.devices[productKey+"/"+deviceKey]
+	if d == nil {
+		return 0
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.queue)
+}
+
+// EndSession ends a device's current session as if its lifetime had run out:
+// its token stops working (4.01) until it authenticates again.
+func (s *Server) EndSession(productKey, deviceKey string) error {
+	d := s.devices[productKey+"/"+deviceKey]
+	if d == nil {
+		return fmt.Errorf("sim: unknown device %s/%s", productKey, deviceKey)
+	}
+	d.mu.Lock()
+	d.sess = nil
+	d.mu.Unlock()
+	return nil
+}
+
+// QueueCommand queues a command for a device. topic may be given with or
+// without the "/topic" prefix ("" means "/sys/{pk}/{dk}/thing/model/down_raw");
+// it is announced with the prefix in option 2100, as EnOS does.
+func (s *Server) QueueCommand(productKey, deviceKey, topic string, payload []byte) error {
+	d := s.devices[productKey+"/"+deviceKey]
+	if d == nil {
+		return fmt.Errorf("sim: unknown device %s/%s", productKey, deviceKey)
+	}
+	if topic == "" {
+		topic = "/sys/" + productKey + "/" + deviceKey + "/thing/model/down_raw"
+	}
+	if !strings.HasPrefix(topic, "/") {
+		topic = "/" + topic
+	}
+	if topic != "/topic" && !strings.HasPrefix(topic, "/topic/") {
+		topic = "/topic" + topic
+	}
+	if len(topic) > 1024 || len(payload) > 64*1024 {
+		return errors.New("sim: command topic or payload too large")
+	}
+	d.mu.Lock()
+	d.queue = append(d.queue, command{topic: topic, payload: append([]byte(nil), payload...)})
+	d.mu.Unlock()
+	s.mu.Lock()
+	s.stats.CommandsQueued++
+	s.mu.Unlock()
+	return nil
+}
+
+// ---- CoAP plumbing ----
+
+func (s *Server) coapError(err error) {
+	s.logError("coap: %v", err)
+}
+
+func (s *Server) logError(format string, args ...any) {
+	if s.cfg.ErrorLog == nil {
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, _ = io.WriteString(s.cfg.ErrorLog, strings.TrimRight(msg, "\n")+"\n")
+}
+
+// monitor sees every request go-coap parsed, before its deduplication: a
+// second sighting of an endpoint+MID within EXCHANGE_LIFETIME is a duplicate.
+func (s *Server) monitor(cc *udpClient.Conn, req *pool.Message) (bool, error) {
+	if req.Type() != message.Confirmable && req.Type() != message.NonConfirmable {
+		return false, nil
+	}
+	k := dupKey{endpoint: cc.RemoteAddr().String(), mid: req.MessageID()}
+	now := time.Now()
+	s.mu.Lock()
+	if t, ok := s.dups[k]; ok && now.Sub(t) < ExchangeLifetime {
+		s.stats.Duplicates++
+	} else {
+		s.dups[k] = now
+	}
+	s.mu.Unlock()
+	return false, nil
+}
+
+// sweep forgets old duplicate keys.
+func (s *Server) sweep() {
+	defer s.wg.Done()
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case now := <-t.C:
+			s.mu.Lock()
+			for k, v := range s.dups {
+				if now.Sub(v) >= ExchangeLifetime {
+					delete(s.dups, k)
+				}
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (s *Server) serveCoAP(w *responsewriter.ResponseWriter[*udpClient.Conn], r *pool.Message) {
+	var body []byte
+	if r.Body() != nil {
+		b, err := r.ReadBody()
+		if err != nil {
+			s.reply(w, s.handle(request{code: r.Code(), bad: true}))
+			return
+		}
+		body = append([]byte(nil), b...) // the body lives in a pooled buffer
+	}
+	s.reply(w, s.handle(parseRequest(r.Code(), r.Options(), body)))
+}
+
+// parseRequest extracts what the simulator judges from a decoded request.
+// Values are copied: opts may point into pooled buffers.
+func parseRequest(code codes.Code, opts message.Options, body []byte) request {
+	req := request{code: code, payload: body}
+	for _, o := range opts {
+		switch o.ID {
+		case message.URIPath:
+			req.path = append(req.path, string(o.Value))
+		case OptionSign:
+			req.hasSign = true
+			req.sign = string(o.Value)
+		}
+	}
+	return req
+}
+
+func (s *Server) reply(w *responsewriter.ResponseWriter[*udpClient.Conn], resp response) {
+	var body io.ReadSeeker
+	if resp.payload != nil {
+		body = bytes.NewReader(resp.payload)
+	}
+	if err := w.SetResponse(resp.code, resp.format, body, resp.opts...); err != nil {
+		s.logError("cannot set response: %v", err)
+	}
+}
+
+// ---- protocol logic (pure with respect to the network: fuzzed directly) ----
+
+// request is what the simulator reads from a CoAP request.
+type request struct {
+	code    codes.Code
+	path    []string // URI-Path segments
+	hasSign bool
+	sign    string
+	payload []byte
+	bad     bool // the body could not be read
+}
+
+type response struct {
+	code    codes.Code
+	format  message.MediaType
+	payload []byte
+	opts    message.Options
+}
+
+func textResponse(code codes.Code, text string) response {
+	return response{code: code, format: message.TextPlain, payload: []byte(text)}
+}
+
+func (s *Server) chance(p float64) bool {
+	if p <= 0 {
+		return false
+	}
+	s.rngMu.Lock()
+	defer s.rngMu.Unlock()
+	return s.rng.Float64() < p
+}
+
+func (s *Server) handle(req request) response {
+	resp := s.route(req)
+	s.mu.Lock()
+	switch {
+	case resp.code >= codes.BadRequest && resp.code < codes.InternalServerError:
+		s.stats.Rejections++
+	case resp.code == codes.InternalServerError:
+		s.stats.Failures++
+	}
+	s.mu.Unlock()
+	return resp
+}
+
+func (s *Server) route(req request) response {
+	if s.chance(s.cfg.FailRate) {
+		return textResponse(codes.InternalServerError, "injected failure")
+	}
+	if req.bad {
+		return textResponse(codes.BadRequest, "unreadable request")
+	}
+	if len(req.path) == 0 {
+		return textResponse(codes.NotFound, "not found")
+	}
+	switch req.path[0] {
+	case "auth":
+		resp := s.auth(req)
+		if resp.code >= codes.BadRequest {
+			s.mu.Lock()
+			s.stats.AuthFailures++
+			s.mu.Unlock()
+		}
+		return resp
+	case "topic":
+		return s.topic(req)
+	}
+	return textResponse(codes.NotFound, "not found")
+}
+
+func (s *Server) auth(req request) response {
+	if req.code != codes.POST {
+		return textResponse(codes.MethodNotAllowed, "auth needs POST")
+	}
+	if len(req.path) != 3 {
+		return textResponse(codes.NotFound, "auth path is /auth/{productKey}/{deviceKey}")
+	}
+	lifetime, signature, ok := parseAuth(req.payload)
+	if !ok {
+		return textResponse(codes.BadRequest, "auth payload must be {\"secureMode\":2,\"lifetime\":30..86400,\"sign\":\"...\"}")
+	}
+	d := s.devices[req.path[1]+"/"+req.path[2]]
+	if d == nil {
+		return textResponse(codes.Unauthorized, "unknown device")
+	}
+	want, err := sign.AuthSign(d.ProductKey, d.DeviceKey, d.Secret, lifetime)
+	if err != nil || subtle.ConstantTimeCompare([]byte(want), []byte(signature)) != 1 {
+		return textResponse(codes.Unauthorized, "wrong sign")
+	}
+	token := newToken()
+	life := time.Duration(lifetime) * time.Second
+	if s.cfg.LifetimeOverride > 0 {
+		life = s.cfg.LifetimeOverride
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.sess != nil {
+		// The previous session ends (its token stops working).
+		d.sess = nil
+	}
+	d.sess = &session{token: token, lifetime: life, lastSeen: time.Now()}
+	d.authCount++
+	s.mu.Lock()
+	s.stats.Auths++
+	s.mu.Unlock()
+	body := []byte(`{}`)
+	if s.cfg.SignMode == SignRequired {
+		body, _ = json.Marshal(map[string]string{"token": token})
+	}
+	resp := response{code: codes.Content, format: message.AppJSON, payload: body}
+	s.announce(d, &resp)
+	return resp
+}
+
+// parseAuth checks {"secureMode":2,"lifetime":<int 30..86400>,"sign":"<string>"}.
+func parseAuth(payload []byte) (lifetime int, signature string, ok bool) {
+	var m map[string]json.RawMessage
+	if len(payload) == 0 || len(payload) > 4096 || json.Unmarshal(payload, &m) != nil {
+		return 0, "", false
+	}
+	var mode, life json.Number
+	if !decodeNumber(m["secureMode"], &mode) || mode.String() != "2" {
+		return 0, "", false
+	}
+	if !decodeNumber(m["lifetime"], &life) {
+		return 0, "", false
+	}
+	v, err := life.Int64()
+	if err != nil || v < sign.MinLifetime || v > sign.MaxLifetime {
+		return 0, "", false
+	}
+	if m["sign"] == nil || json.Unmarshal(m["sign"], &signature) != nil || signature == "" {
+		return 0, "", false
+	}
+	return int(v), signature, true
+}
+
+func decodeNumber(raw json.RawMessage, out *json.Number) bool {
+	if len(raw) == 0 || raw[0] == '"' {
+		return false // absent, or a string: "2" is not 2
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return false
+	}
+	n, ok := v.(json.Number)
+	if !ok {
+		return false
+	}
+	*out = n
+	return true
+}
+
+const tokenAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+func newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (Go 1.24+)
+	for i := range b {
+		b[i] = tokenAlphabet[int(b[i])%len(tokenAlphabet)]
+	}
+	return string(b[:])
+}
+
+// deviceOfTopic finds {pk}/{dk} in a /topic path: /topic/sys/{pk}/{dk}/...,
+// /topic/ext/session/{pk}/{dk}/..., else the first registered pair of segments.
+func (s *Server) deviceOfTopic(path []string) *deviceState {
+	if len(path) >= 4 && path[1] == "sys" {
+		return s.devices[path[2]+"/"+path[3]]
+	}
+	if len(path) >= 5 && path[1] == "ext" && path[2] == "session" {
+		return s.devices[path[3]+"/"+path[4]]
+	}
+	for i := 1; i+1 < len(path) && i < 8; i++ {
+		if d := s.devices[path[i]+"/"+path[i+1]]; d != nil {
+			return d
+		}
+	}
+	return nil
+}
+
+func (s *Server) topic(req request) response {
+	if len(req.path) < 2 {
+		return textResponse(codes.NotFound, "topic path is /topic/{mqtt topic}")
+	}
+	if req.code != codes.POST && req.code != codes.GET {
+		return textResponse(codes.MethodNotAllowed, "topics take POST (messages) or GET (command fetch)")
+	}
+	if s.cfg.SignMode == SignUnknown && req.hasSign {
+		// This server variant does not know option 2101, which is critical.
+		return textResponse(codes.BadOption, "unknown critical option 2101")
+	}
+	d := s.deviceOfTopic(req.path)
+	if d == nil {
+		return textResponse(codes.Unauthorized, "unknown device")
+	}
+	var token string
+	var seq uint32
+	if s.cfg.SignMode == SignRequired {
+		if !req.hasSign {
+			return textResponse(codes.Unauthorized, "option 2101 missing")
+		}
+		var err error
+		token, seq, err = d.signer.Open(req.sign) // Open does not touch the Signer's scratch space
+		if err != nil {
+			return textResponse(codes.Unauthorized, "bad sign")
+		}
+	}
+	topic := "/" + strings.Join(req.path[1:], "/")
+	now := time.Now()
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.sess == nil {
+		return textResponse(codes.Unauthorized, "not authenticated")
+	}
+	if now.Sub(d.sess.lastSeen) > d.sess.lifetime {
+		d.sess = nil
+		s.count(func(st *Stats) { st.Expirations++ })
+		return textResponse(codes.Unauthorized, "session expired")
+	}
+	if s.cfg.SignMode == SignRequired {
+		if subtle.ConstantTimeCompare([]byte(token), []byte(d.sess.token)) != 1 {
+			return textResponse(codes.Unauthorized, "wrong token")
+		}
+		if seq <= d.sess.lastSeq {
+			return textResponse(codes.Unauthorized, "sequence not larger than the last one")
+		}
+	}
+	if s.cfg.ExpireAfter > 0 && d.sess.count >= s.cfg.ExpireAfter {
+		d.sess = nil
+		s.count(func(st *Stats) { st.Expirations++ })
+		return textResponse(codes.Unauthorized, "session expired")
+	}
+	d.sess.lastSeq = max(d.sess.lastSeq, seq)
+	d.sess.lastSeen = now
+	d.sess.count++
+
+	var resp response
+	if req.code == codes.GET {
+		resp = response{code: codes.Content, format: message.AppOctets, payload: []byte{}}
+		for i, c := range d.queue {
+			if c.topic == "/topic"+topic {
+				resp.payload = c.payload
+				d.queue = append(d.queue[:i:i], d.queue[i+1:]...)
+				s.count(func(st *Stats) { st.CommandsDelivered++ })
+				break
+			}
+		}
+		s.count(func(st *Stats) { st.Fetches++ })
+	} else {
+		rec := Record{Time: now.UTC(), ProductKey: d.ProductKey, DeviceKey: d.DeviceKey, Topic: topic, Sequence: seq, Payload: req.payload}
+		s.mu.Lock()
+		s.records = append(s.records, rec)
+		s.stats.Reports++
+		if s.cfg.Log != nil {
+			line, _ := json.Marshal(rec)
+			_, _ = s.cfg.Log.Write(append(line, '\n'))
+		}
+		s.mu.Unlock()
+		resp = response{code: codes.Changed}
+	}
+	s.announce(d, &resp)
+	return resp
+}
+
+func (s *Server) count(f func(*Stats)) {
+	s.mu.Lock()
+	f(&s.stats)
+	s.mu.Unlock()
+}
+
+// announce adds the next queued command to a success response: 2100 (topic)
+// and, inline, 2102 (payload, and the command is delivered). d.mu is held.
+func (s *Server) announce(d *deviceState, resp *response) {
+	if len(d.queue) == 0 {
+		return
+	}
+	c := d.queue[0]
+	resp.opts = append(resp.opts, message.Option{ID: OptionCommandTopic, Value: []byte(c.topic)})
+	if s.cfg.CommandStyle == CommandInline {
+		resp.opts = append(resp.opts, message.Option{ID: OptionCommandPayload, Value: c.payload})
+		d.queue = d.queue[1:]
+		s.count(func(st *Stats) { st.CommandsDelivered++ })
+	}
+}
