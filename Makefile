@@ -1,0 +1,113 @@
+# libenos build.
+#   make        library (shared + static), C examples, enos-sim  -> build/
+#   make test   every test layer (installs missing Debian packages when root)
+#   make demo   enos-sim on a free port + c_examples/report against it
+#   make clean
+
+GO      ?= go
+CC      ?= gcc
+CXX     ?= g++
+PYTHON  ?= python3
+BUILD   := build
+
+VERSION := $(shell sed -n 's/^\#define ENOS_VERSION_STRING "\(.*\)"/\1/p' include/enos.h)
+SOMAJOR := 1
+SONAME  := libenos.so.$(SOMAJOR)
+SOFILE  := $(BUILD)/libenos.so.$(VERSION)
+
+# Everything the library is built from (the root cgo package and core/).
+LIB_SRC := $(wildcard *.go *.c *.h) include/enos.h libenos.map go.mod go.sum \
+           $(shell find core -name '*.go' -not -name '*_test.go' 2>/dev/null)
+SIM_SRC := $(shell find cmd/enos-sim internal -name '*.go' -not -name '*_test.go' 2>/dev/null) \
+           $(LIB_SRC)
+
+GOFLAGS_REL := -trimpath
+LDFLAGS_REL := -s -w
+SO_EXTLDFLAGS := -Wl,-soname,$(SONAME) -Wl,--version-script=$(CURDIR)/libenos.map
+
+CFLAGS_EX ?= -O2 -g -Wall -Wextra -Werror
+# Examples find libenos.so.1 next to themselves in build/.
+RPATH := -Wl,-rpath,'$$ORIGIN'
+
+EXAMPLES := $(BUILD)/report $(BUILD)/report-static
+
+.PHONY: all lib static examples sim asan-lib test go-test c-test python-test cmake-test setup demo clean
+.DELETE_ON_ERROR:
+
+all: lib static examples sim
+
+lib: $(BUILD)/libenos.so
+static: $(BUILD)/libenos.a
+examples: $(EXAMPLES)
+
+$(SOFILE): $(LIB_SRC)
+	@mkdir -p $(BUILD)
+	CGO_ENABLED=1 $(GO) build -buildmode=c-shared $(GOFLAGS_REL) \
+	  -ldflags "$(LDFLAGS_REL) -extldflags '$(SO_EXTLDFLAGS)'" -o $@ .
+	@rm -f $(BUILD)/libenos.so.*.h   # cgo's generated header; include/enos.h is the real one
+
+$(BUILD)/$(SONAME): $(SOFILE)
+	ln -sf $(notdir $(SOFILE)) $@
+$(BUILD)/libenos.so: $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
+
+$(BUILD)/libenos.a: $(LIB_SRC)
+	@mkdir -p $(BUILD)
+	CGO_ENABLED=1 $(GO) build -buildmode=c-archive $(GOFLAGS_REL) -ldflags "$(LDFLAGS_REL)" -o $@ .
+	@rm -f $(BUILD)/libenos.h
+
+$(BUILD)/report: c_examples/report.c include/enos.h $(BUILD)/libenos.so
+	$(CC) $(CFLAGS_EX) -std=c99 -Iinclude -o $@ $< -L$(BUILD) -lenos $(RPATH)
+
+# The same example linked statically against the c-archive.
+$(BUILD)/report-static: c_examples/report.c include/enos.h $(BUILD)/libenos.a
+	$(CC) $(CFLAGS_EX) -std=c99 -Iinclude -o $@ $< $(BUILD)/libenos.a -lpthread -lresolv
+
+# enos-sim: the local EnOS stand-in that the tests and the demo talk to.
+sim: $(BUILD)/enos-sim
+
+$(BUILD)/enos-sim: $(SIM_SRC)
+	@mkdir -p $(BUILD)
+	$(GO) build $(GOFLAGS_REL) -o $@ ./cmd/enos-sim
+
+setup:
+	@test/setup.sh
+
+test: setup
+	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory go-test
+	$(MAKE) --no-print-directory c-test
+	$(MAKE) --no-print-directory python-test
+	$(MAKE) --no-print-directory cmake-test
+	@echo "make test: all layers passed"
+
+go-test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+c-test: all asan-lib
+	test/c/run.sh
+
+# A `go build -asan` of the library, for the C tests' sanitizer variant (tests only).
+asan-lib: $(BUILD)/asan/libenos.so
+$(BUILD)/asan/libenos.so: $(LIB_SRC)
+	@mkdir -p $(BUILD)/asan
+	CGO_ENABLED=1 $(GO) build -asan -buildmode=c-shared \
+	  -ldflags "-extldflags '$(SO_EXTLDFLAGS)'" -o $(BUILD)/asan/$(SONAME) .
+	@rm -f $(BUILD)/asan/*.h
+	ln -sf $(SONAME) $@
+
+python-test: all
+	test/c/with-sim.sh -- $(PYTHON) test/python/smoke.py
+
+# The CMake build (library via go build, examples, C tests under ctest) in its own tree.
+cmake-test:
+	cmake -S . -B $(BUILD)/cmake -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(BUILD)/cmake -j 2
+	ctest --test-dir $(BUILD)/cmake --output-on-failure
+
+demo: all
+	c_examples/demo.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,393 @@
+// Command libenos is the C ABI of libenos, built with -buildmode=c-shared
+// (build/libenos.so) or c-archive (build/libenos.a). The public header is the
+// hand-written include/enos.h; export_capi.c defines its functions on top of
+// the enosgo_* exports below.
+//
+// This layer only translates: C types to Go, handles to clients, errors to
+// status codes and the thread-local last error. Every export recovers panics
+// (ENOS_ERR_INTERNAL) and prints nothing.
+package main
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/include -std=gnu11 -Wall -Wextra
+#include "export_capi.h"
+*/
+import "C"
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/libenos/libenos/core/client"
+	"github.com/libenos/libenos/core/sign"
+)
+
+func main() {}
+
+var clients = newHandleTable[*client.Client]()
+
+// setLastError stores fn + ": " + msg as the calling thread's last error.
+// An export runs on the calling C thread, so the C __thread buffer is the caller's.
+func setLastError(fn, msg string) {
+	s := fn + ": " + msg
+	C.enosc_set_last_error((*C.char)(unsafe.Pointer(unsafe.StringData(s))), C.size_t(len(s)))
+}
+
+func fail(fn string, code client.Code, format string, args ...any) C.int {
+	setLastError(fn, fmt.Sprintf(format, args...))
+	return C.int(code)
+}
+
+// failErr reports an error of the core; its message never holds a secret or token.
+func failErr(fn string, err error) C.int {
+	code := client.CodeOf(err)
+	switch code {
+	case client.CodeQueued, client.CodeInvalid, client.CodeBuffer, client.CodeNetwork,
+		client.CodeTimeout, client.CodeAuth, client.CodeRejected, client.CodeClosed,
+		client.CodeState, client.CodeFull, client.CodeInternal:
+		setLastError(fn, err.Error())
+	default: // OK for an error, or a code include/enos.h does not define: never pass it to C
+		setLastError(fn, fmt.Sprintf("internal error: code %d: %v", int(code), err))
+		code = client.CodeInternal
+	}
+	return C.int(code)
+}
+
+// guard is deferred by every export: a panic must never cross into C.
+func guard(fn string, rc *C.int) {
+	if r := recover(); r != nil {
+		msg := fmt.Sprint(r)
+		if len(msg) > 200 {
+			msg = msg[:200]
+		}
+		*rc = fail(fn, client.CodeInternal, "internal error (recovered panic): %s", msg)
+	}
+}
+
+func lookup(fn string, h C.uintptr_t) (*client.Client, C.int) {
+	if h == 0 {
+		return nil, fail(fn, client.CodeInvalid, "client is NULL")
+	}
+	c, ok := clients.get(uint64(h))
+	if !ok {
+		return nil, fail(fn, client.CodeClosed, "client is closed or not a client")
+	}
+	return c, C.int(client.CodeOK)
+}
+
+// goBytes copies n bytes at p; p may be NULL only when n is 0.
+func goBytes(fn, name string, p unsafe.Pointer, n C.size_t) ([]byte, C.int) {
+	if p == nil {
+		if n != 0 {
+			return nil, fail(fn, client.CodeInvalid, "%s is NULL but its length is %d", name, uint64(n))
+		}
+		return []byte{}, 0
+	}
+	if uint64(n) > math.MaxInt32 {
+		return nil, fail(fn, client.CodeInvalid, "%s length %d is too large", name, uint64(n))
+	}
+	return C.GoBytes(p, C.int(n)), 0
+}
+
+// writeString copies s and a NUL to out, or nothing when it does not fit.
+func writeString(fn string, out *C.char, outSize C.size_t, s string) C.int {
+	if uint64(outSize) < uint64(len(s))+1 {
+		return fail(fn, client.CodeBuffer, "out_size %d is too small: need %d bytes", uint64(outSize), len(s)+1)
+	}
+	dst := unsafe.Slice((*byte)(unsafe.Pointer(out)), len(s)+1)
+	copy(dst, s)
+	dst[len(s)] = 0
+	return 0
+}
+
+// readConfig reads the fields of cfg that lie within cfg.struct_size.
+func readConfig(fn string, cfg *C.enos_config) (client.Config, C.int) {
+	var out client.Config
+	var z C.enos_config
+	size := uintptr(cfg.struct_size)
+	minSize := unsafe.Offsetof(z.device_secret) + unsafe.Sizeof(z.device_secret)
+	switch {
+	case size == 0:
+		return out, fail(fn, client.CodeInvalid, "config->struct_size is 0; initialize the config with ENOS_CONFIG_INIT")
+	case size < minSize:
+		return out, fail(fn, client.CodeInvalid, "config->struct_size %d is too small to hold the required fields (%d)", size, minSize)
+	case size > unsafe.Sizeof(z):
+		return out, fail(fn, client.CodeInvalid, "config->struct_size %d is larger than this libenos %s knows (%d): built against a newer header?", size, C.GoString(C.enos_version()), unsafe.Sizeof(z))
+	}
+	has := func(off, sz uintptr) bool { return off+sz <= size }
+
+	required := []struct {
+		name string
+		p    *C.char
+		dst  *string
+	}{
+		{"server", cfg.server, &out.Server},
+		{"product_key", cfg.product_key, &out.ProductKey},
+		{"device_key", cfg.device_key, &out.DeviceKey},
+		{"device_secret", cfg.device_secret, &out.DeviceSecret},
+	}
+	for _, r := range required {
+		if r.p == nil {
+			return out, fail(fn, client.CodeInvalid, "config->%s is NULL", r.name)
+		}
+		*r.dst = C.GoString(r.p)
+		if *r.dst == "" {
+			return out, fail(fn, client.CodeInvalid, "config->%s is empty", r.name)
+		}
+	}
+	if has(unsafe.Offsetof(z.lifetime_s), unsafe.Sizeof(z.lifetime_s)) {
+		out.Lifetime = int(cfg.lifetime_s)
+	}
+	if has(unsafe.Offsetof(z.ack_timeout_ms), unsafe.Sizeof(z.ack_timeout_ms)) {
+		if cfg.ack_timeout_ms < 0 {
+			return out, fail(fn, client.CodeInvalid, "config->ack_timeout_ms %d is negative", int32(cfg.ack_timeout_ms))
+		}
+		out.AckTimeout = time.Duration(cfg.ack_timeout_ms) * time.Millisecond
+	}
+	if has(unsafe.Offsetof(z.max_retransmit), unsafe.Sizeof(z.max_retransmit)) {
+		out.MaxRetransmit = int(cfg.max_retransmit)
+	}
+	if has(unsafe.Offsetof(z.sign_mode), unsafe.Sizeof(z.sign_mode)) {
+		out.SignMode = client.SignMode(cfg.sign_mode)
+	}
+	if has(unsafe.Offsetof(z.sign_iv), unsafe.Sizeof(z.sign_iv)) && cfg.sign_iv != nil {
+		out.SignIV = C.GoBytes(unsafe.Pointer(cfg.sign_iv), 16)
+	}
+	if has(unsafe.Offsetof(z.state_dir), unsafe.Sizeof(z.state_dir)) && cfg.state_dir != nil {
+		out.StateDir = C.GoString(cfg.state_dir)
+		if out.StateDir == "" {
+			return out, fail(fn, client.CodeInvalid, "config->state_dir is empty; use NULL to persist nothing")
+		}
+	}
+	return out, 0
+}
+
+//export enosgo_init
+func enosgo_init(cfg *C.enos_config, haveOut C.int, out *C.uintptr_t) (rc C.int) {
+	const fn = "enos_init"
+	defer guard(fn, &rc)
+	if cfg == nil {
+		return fail(fn, client.CodeInvalid, "config is NULL")
+	}
+	if haveOut == 0 {
+		return fail(fn, client.CodeInvalid, "client (the output pointer) is NULL")
+	}
+	gc, rc := readConfig(fn, cfg)
+	if rc != 0 {
+		return rc
+	}
+	c, err := client.New(gc)
+	if err != nil {
+		return failErr(fn, err)
+	}
+	id, ok := clients.add(c)
+	if !ok {
+		c.Close()
+		return fail(fn, client.CodeInternal, "client handles exhausted")
+	}
+	*out = C.uintptr_t(id)
+	return 0
+}
+
+//export enosgo_authenticate
+func enosgo_authenticate(h C.uintptr_t) (rc C.int) {
+	const fn = "enos_authenticate"
+	defer guard(fn, &rc)
+	c, rc := lookup(fn, h)
+	if c == nil {
+		return rc
+	}
+	if err := c.Authenticate(context.Background()); err != nil {
+		return failErr(fn, err)
+	}
+	return 0
+}
+
+//export enosgo_report
+func enosgo_report(h C.uintptr_t, payload unsafe.Pointer, n C.size_t) (rc C.int) {
+	const fn = "enos_report"
+	defer guard(fn, &rc)
+	c, rc := lookup(fn, h)
+	if c == nil {
+		return rc
+	}
+	p, rc := goBytes(fn, "payload", payload, n)
+	if rc != 0 {
+		return rc
+	}
+	if err := c.Report(context.Background(), p); err != nil {
+		return failErr(fn, err)
+	}
+	return 0
+}
+
+//export enosgo_publish
+func enosgo_publish(h C.uintptr_t, topic *C.char, payload unsafe.Pointer, n C.size_t,
+	coapCode *C.int, reply unsafe.Pointer, replySize C.size_t, replyLen *C.size_t) (rc C.int) {
+	const fn = "enos_publish"
+	defer guard(fn, &rc)
+	c, rc := lookup(fn, h)
+	if c == nil {
+		return rc
+	}
+	if topic == nil {
+		return fail(fn, client.CodeInvalid, "topic is NULL")
+	}
+	t := C.GoString(topic)
+	if t == "" {
+		return fail(fn, client.CodeInvalid, "topic is empty")
+	}
+	if !strings.HasPrefix(t, "/") {
+		return fail(fn, client.CodeInvalid, "topic %q must start with '/' (e.g. /sys/{pk}/{dk}/thing/...)", t)
+	}
+	if reply == nil && replySize != 0 {
+		return fail(fn, client.CodeInvalid, "reply is NULL but reply_size is %d", uint64(replySize))
+	}
+	p, rc := goBytes(fn, "payload", payload, n)
+	if rc != 0 {
+		return rc
+	}
+	if coapCode != nil {
+		*coapCode = 0
+	}
+	if replyLen != nil {
+		*replyLen = 0
+	}
+	resp, err := c.Publish(context.Background(), t, p)
+	if resp != nil {
+		if coapCode != nil {
+			*coapCode = C.int(resp.Code)
+		}
+		if replyLen != nil {
+			*replyLen = C.size_t(len(resp.Payload))
+		}
+		if k := min(uint64(len(resp.Payload)), uint64(replySize)); k > 0 {
+			copy(unsafe.Slice((*byte)(reply), k), resp.Payload)
+		}
+	}
+	if err != nil {
+		return failErr(fn, err)
+	}
+	return 0
+}
+
+//export enosgo_next_sign
+func enosgo_next_sign(h C.uintptr_t, out *C.char, outSize C.size_t, sequence *C.uint32_t) (rc C.int) {
+	const fn = "enos_next_sign"
+	defer guard(fn, &rc)
+	c, rc := lookup(fn, h)
+	if c == nil {
+		return rc
+	}
+	if out == nil {
+		return fail(fn, client.CodeInvalid, "out is NULL")
+	}
+	if outSize == 0 {
+		return fail(fn, client.CodeBuffer, "out_size is 0")
+	}
+	room := int(min(uint64(outSize)-1, math.MaxInt32))
+	s, err := c.NextSignature(context.Background(), room)
+	if err != nil {
+		return failErr(fn, err)
+	}
+	if rc := writeString(fn, out, outSize, s.Value); rc != 0 {
+		// The core promised len <= room; a longer value is a bug, and a sequence was consumed.
+		return fail(fn, client.CodeInternal, "signature of %d characters exceeds room %d", len(s.Value), room)
+	}
+	if sequence != nil {
+		*sequence = C.uint32_t(s.Sequence)
+	}
+	return 0
+}
+
+//export enosgo_sign
+func enosgo_sign(secret, token *C.char, sequence C.uint32_t, iv *C.uint8_t, out *C.char, outSize C.size_t) (rc C.int) {
+	const fn = "enos_sign"
+	defer guard(fn, &rc)
+	switch {
+	case secret == nil:
+		return fail(fn, client.CodeInvalid, "device_secret is NULL")
+	case token == nil:
+		return fail(fn, client.CodeInvalid, "token is NULL (use \"\" for an empty token)")
+	case out == nil:
+		return fail(fn, client.CodeInvalid, "out is NULL")
+	}
+	sec, tok := C.GoString(secret), C.GoString(token)
+	if sec == "" {
+		return fail(fn, client.CodeInvalid, "device_secret is empty")
+	}
+	if sequence < 1 || sequence > sign.MaxSequence {
+		return fail(fn, client.CodeInvalid, "sequence %d is out of range 1..2147483647", uint32(sequence))
+	}
+	var ivb []byte
+	if iv != nil {
+		ivb = C.GoBytes(unsafe.Pointer(iv), 16)
+	}
+	if need := sign.SignLen(len(tok), uint32(sequence)) + 1; uint64(outSize) < uint64(need) {
+		return fail(fn, client.CodeBuffer, "out_size %d is too small: need %d bytes (ENOS_SIGN_SIZE(%d) = %d always suffices)",
+			uint64(outSize), need, len(tok), sign.MaxSignLen(len(tok))+1)
+	}
+	s, err := sign.NewSigner(sec, ivb)
+	if err != nil {
+		return fail(fn, client.CodeInvalid, "%v", err)
+	}
+	v, err := s.Sign(tok, uint32(sequence))
+	if err != nil {
+		return fail(fn, client.CodeInvalid, "%v", err)
+	}
+	return writeString(fn, out, outSize, v)
+}
+
+//export enosgo_auth_sign
+func enosgo_auth_sign(pk, dk, secret *C.char, lifetime C.int32_t, out *C.char, outSize C.size_t) (rc C.int) {
+	const fn = "enos_auth_sign"
+	defer guard(fn, &rc)
+	args := []struct {
+		name string
+		p    *C.char
+	}{{"product_key", pk}, {"device_key", dk}, {"device_secret", secret}}
+	vals := make([]string, len(args))
+	for i, a := range args {
+		if a.p == nil {
+			return fail(fn, client.CodeInvalid, "%s is NULL", a.name)
+		}
+		if vals[i] = C.GoString(a.p); vals[i] == "" {
+			return fail(fn, client.CodeInvalid, "%s is empty", a.name)
+		}
+	}
+	if out == nil {
+		return fail(fn, client.CodeInvalid, "out is NULL")
+	}
+	if lifetime < sign.MinLifetime || lifetime > sign.MaxLifetime {
+		return fail(fn, client.CodeInvalid, "lifetime_s %d is out of range 30..86400", int32(lifetime))
+	}
+	if outSize < sign.AuthSignLen+1 {
+		return fail(fn, client.CodeBuffer, "out_size %d is too small: need %d bytes (ENOS_AUTH_SIGN_SIZE)", uint64(outSize), sign.AuthSignLen+1)
+	}
+	v, err := sign.AuthSign(vals[0], vals[1], vals[2], int(lifetime))
+	if err != nil {
+		return fail(fn, client.CodeInvalid, "%v", err)
+	}
+	return writeString(fn, out, outSize, v)
+}
+
+//export enosgo_close
+func enosgo_close(h C.uintptr_t) (rc C.int) {
+	const fn = "enos_close"
+	defer guard(fn, &rc)
+	if h == 0 {
+		return fail(fn, client.CodeInvalid, "client is NULL")
+	}
+	c, ok := clients.remove(uint64(h))
+	if !ok {
+		return fail(fn, client.CodeClosed, "client is already closed or not a client")
+	}
+	if err := c.Close(); err != nil && client.CodeOf(err) != client.CodeClosed {
+		return failErr(fn, err)
+	}
+	return 0
+}

@@ -1,0 +1,103 @@
+/* The public C ABI of libenos (include/enos.h).
+ *
+ * Each enos_* function here is a thin adapter over a Go export (enosgo_*,
+ * export.go) that keeps the header's exact types (const, enos_client *) and
+ * turns handles into integers. Because this file includes enos.h and defines
+ * the functions, the compiler checks the public header against the
+ * implementation. Only enos_* symbols leave the shared library (libenos.map).
+ *
+ * Pure-C parts that need no Go: the thread-local last error, enos_strerror and
+ * enos_version. */
+#include <string.h>
+#include "export_capi.h"
+#include "_cgo_export.h"
+
+#define ENOS_LAST_ERROR_MAX 512
+
+static __thread char last_error[ENOS_LAST_ERROR_MAX];
+
+void enosc_set_last_error(const char *msg, size_t len) {
+    if (len >= sizeof last_error) {
+        len = sizeof last_error - 1;
+        /* do not cut a UTF-8 sequence in half */
+        while (len > 0 && ((unsigned char)msg[len] & 0xC0) == 0x80) {
+            len--;
+        }
+    }
+    if (len > 0) {
+        memcpy(last_error, msg, len);
+    }
+    last_error[len] = '\0';
+}
+
+const char *enos_last_error(void) {
+    return last_error;
+}
+
+const char *enos_strerror(int status) {
+    switch (status) {
+    case ENOS_OK:           return "success";
+    case ENOS_ERR_INVALID:  return "invalid argument";
+    case ENOS_ERR_BUFFER:   return "output buffer too small";
+    case ENOS_ERR_NETWORK:  return "network error: server unreachable";
+    case ENOS_ERR_TIMEOUT:  return "timeout: no answer within the retransmission window";
+    case ENOS_ERR_AUTH:     return "authentication refused by EnOS";
+    case ENOS_ERR_REJECTED: return "request rejected by EnOS (4.xx/5.xx)";
+    case ENOS_ERR_CLOSED:   return "client closed or not a client";
+    case ENOS_ERR_STATE:    return "state directory locked, unreadable or unwritable";
+    case ENOS_ERR_FULL:     return "offline queue full";
+    case ENOS_QUEUED:       return "queued for later delivery";
+    case ENOS_ERR_INTERNAL: return "internal error in libenos";
+    default:                return "unknown error";
+    }
+}
+
+const char *enos_version(void) {
+    return ENOS_VERSION_STRING;
+}
+
+static uintptr_t handle_of(enos_client *client) {
+    return (uintptr_t)client;
+}
+
+int enos_init(const enos_config *config, enos_client **client) {
+    uintptr_t id = 0;
+    int rc = enosgo_init((enos_config *)config, client != NULL ? 1 : 0, &id);
+    if (rc == ENOS_OK) {
+        *client = (enos_client *)id;
+    }
+    return rc;
+}
+
+int enos_authenticate(enos_client *client) {
+    return enosgo_authenticate(handle_of(client));
+}
+
+int enos_report(enos_client *client, const void *payload, size_t len) {
+    return enosgo_report(handle_of(client), (void *)payload, len);
+}
+
+int enos_publish(enos_client *client, const char *topic, const void *payload, size_t len,
+                 int *coap_code, void *reply, size_t reply_size, size_t *reply_len) {
+    return enosgo_publish(handle_of(client), (char *)topic, (void *)payload, len,
+                          coap_code, reply, reply_size, reply_len);
+}
+
+int enos_next_sign(enos_client *client, char *out, size_t out_size, uint32_t *sequence) {
+    return enosgo_next_sign(handle_of(client), out, out_size, sequence);
+}
+
+int enos_sign(const char *device_secret, const char *token, uint32_t sequence, const uint8_t *iv,
+              char *out, size_t out_size) {
+    return enosgo_sign((char *)device_secret, (char *)token, sequence, (uint8_t *)iv, out, out_size);
+}
+
+int enos_auth_sign(const char *product_key, const char *device_key, const char *device_secret,
+                   int32_t lifetime_s, char *out, size_t out_size) {
+    return enosgo_auth_sign((char *)product_key, (char *)device_key, (char *)device_secret,
+                            lifetime_s, out, out_size);
+}
+
+int enos_close(enos_client *client) {
+    return enosgo_close(handle_of(client));
+}

@@ -1,0 +1,386 @@
+/**
+ * @file enos.h
+ * @brief libenos: connect a device to Envision EnOS over CoAP/UDP (non-DTLS).
+ *
+ * libenos authenticates a device with EnOS, keeps its session token and
+ * message sequence, signs every request with CoAP option 2101 and delivers
+ * confirmable (CON) requests with RFC 7252 retransmission.
+ *
+ * @section usage Typical use
+ * @code
+ * enos_config cfg = ENOS_CONFIG_INIT;
+ * enos_client *c = NULL;
+ * cfg.server        = "coap-enos.example.com";
+ * cfg.product_key   = "MuGsF6W4";
+ * cfg.device_key    = "15bBZlRknc";
+ * cfg.device_secret = "sMgTXBUvDNeWGAJWnDcT";
+ * if (enos_init(&cfg, &c) != ENOS_OK) { fprintf(stderr, "%s\n", enos_last_error()); return 1; }
+ * int rc = enos_report(c, "\x01\x02", 2);
+ * if (rc != ENOS_OK) fprintf(stderr, "%s: %s\n", enos_strerror(rc), enos_last_error());
+ * enos_close(c);
+ * @endcode
+ *
+ * @section errors Errors
+ * Every function that can fail returns ENOS_OK (0) or a negative ENOS_ERR_*
+ * code (enos_report() may also return ENOS_QUEUED (1) when a state_dir is set:
+ * test for failure with `rc < 0`). enos_strerror() names a code; enos_last_error() gives the detail of
+ * the last failing call made by the calling thread. Messages never contain a
+ * device secret, a signing key or a session token.
+ *
+ * @section threads Thread safety
+ * Every function may be called from any thread at any time. Calls on one
+ * client are serialized inside the library: its requests go out one at a time,
+ * in call order (EnOS rejects a sequence that is not larger than the previous
+ * one). Different clients work in parallel. Calling enos_close() while another
+ * thread is blocked in a call on the same client makes that call return
+ * ENOS_ERR_CLOSED promptly.
+ *
+ * @section blocking Blocking
+ * enos_init(), enos_sign(), enos_auth_sign(), enos_close(), enos_strerror(),
+ * enos_version() and enos_last_error() do no network I/O and return at once.
+ * enos_authenticate(), enos_report(), enos_publish() and enos_next_sign() may
+ * block on the network, but never longer than the RFC 7252 retransmission
+ * window per exchange (MAX_TRANSMIT_WAIT = ack_timeout * 1.5 * (2^(max_retransmit+1) - 1);
+ * about 93 s with the defaults), plus one re-authentication when one is needed.
+ * Nothing is ever printed to stdout or stderr.
+ *
+ * @section process Process rules (libenos is written in Go)
+ * - One Go runtime per process: do not load a second Go-built shared library
+ *   (c-shared) into the same process.
+ * - dlclose() does not unload libenos; load it once and keep it.
+ * - Do not fork() without exec() once libenos is loaded (the child would have
+ *   one thread and a runtime that believes it has several).
+ * - Signal handlers that the host installs after loading libenos must use
+ *   SA_ONSTACK (sigaction), or a signal arriving on a Go thread crashes.
+ * - Loading reserves about 1.6 GB of virtual address space (RSS is 2-4 MB):
+ *   a `ulimit -v` below ~2 GB kills the process at load.
+ * - Linux builds need glibc >= 2.34 on the target when built on Debian 12;
+ *   musl libc is not supported (Go's c-shared mode needs glibc).
+ */
+#ifndef ENOS_H
+#define ENOS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @name Version of this header; enos_version() returns the library's. */
+/**@{*/
+#define ENOS_VERSION_MAJOR 0
+#define ENOS_VERSION_MINOR 1
+#define ENOS_VERSION_PATCH 0
+#define ENOS_VERSION_STRING "0.1.0"
+/**@}*/
+
+/** Opaque client handle. Not a pointer to memory: never dereference or free it. */
+typedef struct enos_client enos_client;
+
+/** @name Status codes */
+/**@{*/
+#define ENOS_OK             0
+#define ENOS_QUEUED         1     /**< not delivered yet, but stored in the offline queue (state_dir set);
+                                       libenos delivers it later, in order. A success for the caller. */
+#define ENOS_ERR_INVALID   (-1)   /**< argument NULL, empty, malformed or out of range */
+#define ENOS_ERR_BUFFER    (-2)   /**< output buffer too small; nothing consumed, nothing sent */
+#define ENOS_ERR_NETWORK   (-3)   /**< server unreachable: resolve, send or ICMP error */
+#define ENOS_ERR_TIMEOUT   (-4)   /**< no answer within the retransmission window */
+#define ENOS_ERR_AUTH      (-5)   /**< EnOS refused authentication */
+#define ENOS_ERR_REJECTED  (-6)   /**< EnOS answered with 4.xx/5.xx after any re-authentication */
+#define ENOS_ERR_CLOSED    (-7)   /**< client closed, or not a client */
+#define ENOS_ERR_STATE     (-8)   /**< state_dir locked by another client or process, unreadable or unwritable */
+#define ENOS_ERR_FULL      (-9)   /**< offline queue full: the report was not accepted */
+#define ENOS_ERR_INTERNAL  (-99)  /**< a bug in libenos; enos_last_error() says more */
+/**@}*/
+
+/** @name Sign modes (enos_config.sign_mode): when requests carry option 2101 */
+/**@{*/
+#define ENOS_SIGN_AUTO   0        /**< send option 2101 when the auth response carried a token;
+                                       stop signing if EnOS answers 4.02 Bad Option */
+#define ENOS_SIGN_ALWAYS 1        /**< always send option 2101 */
+#define ENOS_SIGN_NEVER  2        /**< never send option 2101 */
+/**@}*/
+
+/**
+ * Size of a buffer (including the terminating NUL) that holds the option-2101
+ * signature of a token of @p token_len bytes for any sequence 1..2147483647:
+ * hex of AES-CBC over "token{T}sequence{S}" with PKCS#7 padding.
+ */
+#define ENOS_SIGN_SIZE(token_len) \
+    ((((size_t)(token_len) + 23u) / 16u + 1u) * 32u + 1u)
+
+/** Size of a buffer for enos_auth_sign(): 64 hex characters and a NUL. */
+#define ENOS_AUTH_SIGN_SIZE 65
+
+/** @name CoAP response codes as returned by enos_publish() (RFC 7252: class << 5 | detail) */
+/**@{*/
+#define ENOS_COAP_CLASS(code)  (((code) >> 5) & 0x07)   /**< 2 for 2.04 */
+#define ENOS_COAP_DETAIL(code) ((code) & 0x1f)          /**< 4 for 2.04 */
+/**@}*/
+
+/**
+ * Configuration of one device. Always start from ENOS_CONFIG_INIT so that
+ * struct_size is right and every other field takes its default.
+ */
+typedef struct enos_config {
+    uint32_t       struct_size;     /**< sizeof(enos_config): lets the struct grow without breaking the ABI */
+    const char    *server;          /**< "host" or "host:port" (default port 5683); required */
+    const char    *product_key;     /**< required; a URI path segment (no '/', '?', '#', space, control char) */
+    const char    *device_key;      /**< required; same rules as product_key */
+    const char    *device_secret;   /**< required; never logged, never part of an error message */
+    int32_t        lifetime_s;      /**< 30..86400; 0 means 3600 */
+    int32_t        ack_timeout_ms;  /**< 0 means 2000 (RFC 7252 ACK_TIMEOUT) */
+    int32_t        max_retransmit;  /**< 0 means 4 (RFC 7252 MAX_RETRANSMIT); negative means none */
+    int32_t        sign_mode;       /**< ENOS_SIGN_*; 0 is ENOS_SIGN_AUTO */
+    const uint8_t *sign_iv;         /**< 16 bytes; NULL means the ASCII bytes "543yhjy97ae7fyfg" */
+    const char    *state_dir;       /**< NULL: nothing persisted; else session and offline queue live here */
+} enos_config;
+
+/**
+ * Initializer for enos_config: struct_size set, every other field default.
+ * Lists every field so that it compiles without warnings under
+ * -Wall -Wextra as C89..C2x and as C++.
+ */
+#define ENOS_CONFIG_INIT \
+    { (uint32_t)sizeof(enos_config), NULL, NULL, NULL, NULL, 0, 0, 0, ENOS_SIGN_AUTO, NULL, NULL }
+
+/**
+ * @brief Create a client for one device. No network I/O (with a state_dir it
+ *        opens and locks that directory and resumes a saved session).
+ *
+ * The configuration is validated and copied: the caller may free or reuse
+ * @p config and every string it points to as soon as the call returns.
+ *
+ * A struct_size smaller than sizeof(enos_config) means a program built against
+ * an older header: fields that lie beyond struct_size are not read and take
+ * their defaults. A struct_size larger than this library's enos_config (a
+ * program built against a newer libenos) is rejected.
+ *
+ * @param[in]  config  Device configuration; see enos_config for each field.
+ * @param[out] client  Set to the new client on ENOS_OK only; untouched otherwise.
+ *
+ * @return ENOS_OK          the client was created; release it with enos_close().
+ * @return ENOS_ERR_INVALID @p config or @p client is NULL; struct_size is 0, too
+ *                          small to hold the required fields, or too large; a
+ *                          required string is NULL or empty; a key cannot be a
+ *                          URI path segment; a number is out of range.
+ * @return ENOS_ERR_STATE    state_dir is used by another client or process, or
+ *                          cannot be read or written.
+ * @return ENOS_ERR_INTERNAL a bug in libenos.
+ *
+ * Thread safety: any thread. Blocking: no (local file I/O only with a state_dir).
+ */
+int enos_init(const enos_config *config, enos_client **client);
+
+/**
+ * @brief Authenticate now (POST /auth/{pk}/{dk}), ending any current session.
+ *
+ * Optional: enos_report() and enos_publish() authenticate by themselves when
+ * needed. Useful to check credentials at start-up.
+ *
+ * @param[in] client  A client from enos_init().
+ *
+ * @return ENOS_OK           EnOS accepted the credentials; the sequence restarts at 1.
+ * @return ENOS_ERR_INVALID  @p client is NULL.
+ * @return ENOS_ERR_CLOSED   @p client was closed, or is not a client.
+ * @return ENOS_ERR_NETWORK  the server cannot be resolved or reached (ICMP error).
+ * @return ENOS_ERR_TIMEOUT  no answer within the retransmission window.
+ * @return ENOS_ERR_AUTH     EnOS refused the credentials (4.01/4.03) or the request.
+ * @return ENOS_ERR_INTERNAL a bug in libenos.
+ *
+ * Thread safety: any thread; serialized with the client's other requests.
+ * Blocking: up to one retransmission window.
+ */
+int enos_authenticate(enos_client *client);
+
+/**
+ * @brief Report raw device bytes: POST /topic/sys/{pk}/{dk}/thing/model/up_raw.
+ *
+ * Blocks until EnOS acknowledges with 2.xx. Authenticates first when needed
+ * (first request, session idle longer than the lifetime, sequence about to
+ * pass 2147483647) and, on 4.01, authenticates again once and resends with a
+ * new sequence.
+ *
+ * @param[in] client   A client from enos_init().
+ * @param[in] payload  @p len bytes, copied before the call returns; may be NULL if @p len is 0.
+ * @param[in] len      Payload length in bytes (EnOS advises staying under ~1 KB).
+ *
+ * @return ENOS_OK           EnOS acknowledged the report with 2.xx.
+ * @return ENOS_QUEUED       (positive; only with a state_dir) not delivered now but
+ *                           stored in the offline queue, to be delivered later in order.
+ * @return ENOS_ERR_INVALID  @p client is NULL, or @p payload is NULL with @p len > 0.
+ * @return ENOS_ERR_CLOSED   @p client was closed, or is not a client.
+ * @return ENOS_ERR_NETWORK  the server cannot be resolved or reached (ICMP error);
+ *                           the next call tries again.
+ * @return ENOS_ERR_TIMEOUT  no answer within the retransmission window.
+ * @return ENOS_ERR_AUTH     EnOS refused authentication.
+ * @return ENOS_ERR_REJECTED EnOS answered 4.xx/5.xx (after any re-authentication).
+ * @return ENOS_ERR_FULL     (only with a state_dir) the offline queue is full; not accepted.
+ * @return ENOS_ERR_STATE    (only with a state_dir) the queue or session cannot be saved.
+ * @return ENOS_ERR_INTERNAL a bug in libenos.
+ *
+ * Thread safety: any thread; one client's requests go out one at a time, in
+ * call order. Blocking: up to the retransmission window per exchange.
+ */
+int enos_report(enos_client *client, const void *payload, size_t len);
+
+/**
+ * @brief POST a payload to any topic of the device and return EnOS's reply.
+ *
+ * @p topic is the MQTT-style topic, e.g. "/sys/{pk}/{dk}/thing/measurepoint/post";
+ * a leading "/topic" is accepted too. Authentication and re-authentication
+ * work as for enos_report().
+ *
+ * The reply payload is binary and is not NUL-terminated. At most
+ * @p reply_size bytes are copied to @p reply; *@p reply_len is always set to
+ * the reply's full length, so *@p reply_len > @p reply_size means the reply
+ * was truncated. Truncation is not an error: the request was delivered and
+ * its sequence consumed either way.
+ *
+ * @param[in]  client      A client from enos_init().
+ * @param[in]  topic       NUL-terminated topic; not NULL, not empty.
+ * @param[in]  payload     @p len bytes, copied; may be NULL if @p len is 0.
+ * @param[in]  len         Payload length in bytes.
+ * @param[out] coap_code   Optional (NULL): the CoAP response code, class << 5 | detail
+ *                         (2.04 is 68; see ENOS_COAP_CLASS/DETAIL), or 0 when no
+ *                         response arrived.
+ * @param[out] reply       Optional (NULL if @p reply_size is 0): receives the reply payload.
+ * @param[in]  reply_size  Capacity of @p reply in bytes.
+ * @param[out] reply_len   Optional (NULL): full length of the reply payload, 0 when none.
+ *
+ * Outputs are written on ENOS_OK and on ENOS_ERR_REJECTED (EnOS's 4.xx/5.xx
+ * reply); on other errors *@p coap_code and *@p reply_len are set to 0.
+ *
+ * @return ENOS_OK           EnOS answered 2.xx.
+ * @return ENOS_ERR_INVALID  @p client or @p topic NULL, @p topic empty or malformed,
+ *                           @p payload NULL with @p len > 0, @p reply NULL with
+ *                           @p reply_size > 0.
+ * @return ENOS_ERR_CLOSED, ENOS_ERR_NETWORK, ENOS_ERR_TIMEOUT, ENOS_ERR_AUTH,
+ *         ENOS_ERR_REJECTED, ENOS_ERR_INTERNAL as for enos_report().
+ *
+ * Thread safety and blocking: as enos_report().
+ */
+int enos_publish(enos_client *client, const char *topic, const void *payload, size_t len,
+                 int *coap_code, void *reply, size_t reply_size, size_t *reply_len);
+
+/**
+ * @brief Consume the session's next sequence and return its option-2101 signature.
+ *
+ * For hosts with their own CoAP stack: put @p out as the value of option 2101
+ * of the next request. Authenticates first when needed. A sequence is
+ * consumed only on ENOS_OK; with a too-small buffer nothing is consumed and
+ * nothing is written. ENOS_SIGN_SIZE(token length) always suffices; as the
+ * token's length is not known in advance, use a generous buffer (e.g.
+ * ENOS_SIGN_SIZE(256)) and, on ENOS_ERR_BUFFER, retry with a larger one.
+ *
+ * @param[in]  client    A client from enos_init().
+ * @param[out] out       Receives the NUL-terminated upper-case hex signature.
+ * @param[in]  out_size  Capacity of @p out in bytes, including the NUL.
+ * @param[out] sequence  Optional (NULL): the sequence the signature carries.
+ *
+ * @return ENOS_OK           @p out and *@p sequence are set.
+ * @return ENOS_ERR_INVALID  @p client or @p out is NULL.
+ * @return ENOS_ERR_BUFFER   @p out_size is too small; nothing written, nothing consumed.
+ * @return ENOS_ERR_CLOSED, ENOS_ERR_NETWORK, ENOS_ERR_TIMEOUT, ENOS_ERR_AUTH,
+ *         ENOS_ERR_INTERNAL as for enos_authenticate() (authentication may be needed).
+ *
+ * Thread safety: any thread; serialized with the client's requests.
+ * Blocking: only when it must authenticate.
+ */
+int enos_next_sign(enos_client *client, char *out, size_t out_size, uint32_t *sequence);
+
+/**
+ * @brief Stateless option-2101 signature: upper-case hex of
+ *        AES-128-CBC(key = SHA-256(device_secret)[8:24], iv, "token{T}sequence{S}").
+ *
+ * @param[in]  device_secret  NUL-terminated, not empty.
+ * @param[in]  token          NUL-terminated session token; may be "" (not NULL).
+ * @param[in]  sequence       1..2147483647.
+ * @param[in]  iv             16 bytes, or NULL for the default "543yhjy97ae7fyfg".
+ * @param[out] out            Receives the NUL-terminated signature.
+ * @param[in]  out_size       Capacity of @p out including the NUL;
+ *                            ENOS_SIGN_SIZE(strlen(token)) always suffices.
+ *
+ * @return ENOS_OK           @p out holds the signature.
+ * @return ENOS_ERR_INVALID  a pointer (other than @p iv) is NULL, @p device_secret is
+ *                           empty, or @p sequence is out of range.
+ * @return ENOS_ERR_BUFFER   @p out_size too small; nothing is written to @p out.
+ *
+ * Thread safety: any thread. Blocking: no.
+ */
+int enos_sign(const char *device_secret, const char *token, uint32_t sequence, const uint8_t *iv,
+              char *out, size_t out_size);
+
+/**
+ * @brief Authentication signature: upper-case hex SHA-256 of
+ *        "deviceKey{dk}lifetime{lifetime}productKey{pk}secureMode2{secret}".
+ *
+ * @param[in]  product_key    NUL-terminated, not empty.
+ * @param[in]  device_key     NUL-terminated, not empty.
+ * @param[in]  device_secret  NUL-terminated, not empty.
+ * @param[in]  lifetime_s     30..86400 (no default here).
+ * @param[out] out            Receives 64 hex characters and a NUL.
+ * @param[in]  out_size       At least ENOS_AUTH_SIGN_SIZE (65).
+ *
+ * @return ENOS_OK           @p out holds the signature.
+ * @return ENOS_ERR_INVALID  a pointer is NULL, a string is empty, or @p lifetime_s is out of range.
+ * @return ENOS_ERR_BUFFER   @p out_size < ENOS_AUTH_SIGN_SIZE; nothing is written to @p out.
+ *
+ * Thread safety: any thread. Blocking: no.
+ */
+int enos_auth_sign(const char *product_key, const char *device_key, const char *device_secret,
+                   int32_t lifetime_s, char *out, size_t out_size);
+
+/**
+ * @brief Close the client and free everything it holds.
+ *
+ * A call blocked on this client in another thread returns ENOS_ERR_CLOSED.
+ * The handle is never reused: a second close, or any call after it, returns
+ * ENOS_ERR_CLOSED.
+ *
+ * @param[in] client  A client from enos_init().
+ *
+ * @return ENOS_OK           closed.
+ * @return ENOS_ERR_INVALID  @p client is NULL.
+ * @return ENOS_ERR_CLOSED   already closed, or not a client.
+ * @return ENOS_ERR_INTERNAL a bug in libenos (the handle is closed anyway).
+ *
+ * Thread safety: any thread. Blocking: no (waits only for the client's own
+ * goroutines to notice, not for the network).
+ */
+int enos_close(enos_client *client);
+
+/**
+ * @brief Name of a status code, e.g. "invalid argument".
+ * @return A static string, never NULL, for any int (unknown codes give "unknown error").
+ * Thread safety: any thread.
+ */
+const char *enos_strerror(int status);
+
+/**
+ * @brief Detail of the last failing libenos call made by the calling thread,
+ *        e.g. "enos_init: config->device_key is NULL".
+ *
+ * Set by every call that returns an error; a successful call leaves it
+ * unchanged (like errno). "" if no call of this thread has failed.
+ *
+ * @return A NUL-terminated string in thread-local storage, never NULL, valid
+ *         until the calling thread's next libenos call. Do not free it.
+ * Thread safety: any thread; each thread sees its own.
+ */
+const char *enos_last_error(void);
+
+/**
+ * @brief Version of the loaded library, "MAJOR.MINOR.PATCH"; equal to
+ *        ENOS_VERSION_STRING when header and library match.
+ * @return A static string, never NULL.
+ */
+const char *enos_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ENOS_H */

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Run a command with enos-sim instances running as separate processes.
+#
+#   test/c/with-sim.sh [--sim PATH] [--show] [--one] -- COMMAND [ARGS...]
+#
+# --show prints the simulators' stderr afterwards (always done on failure);
+# --one starts only the plain simulator (no ENOS_SIM_EXPIRE_*).
+#
+# Starts two simulators on free loopback ports for the test device
+# (protocol.md's vector credentials) and exports, for COMMAND:
+#   ENOS_SIM_ADDR, ENOS_SIM_LOG                 a plain simulator and its JSON-lines log
+#   ENOS_SIM_EXPIRE_ADDR, ENOS_SIM_EXPIRE_LOG,  one started with --expire-after N
+#   ENOS_SIM_EXPIRE_AFTER                       (N)
+#   ENOS_SIM_PK, ENOS_SIM_DK, ENOS_SIM_SECRET   the device's credentials
+# Stops both simulators afterwards (by their pids) and exits with COMMAND's status.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+sim=${ENOS_SIM:-$here/build/enos-sim}
+show=0
+one=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --sim) sim=$2; shift 2 ;;
+    --show) show=1; shift ;;
+    --one) one=1; shift ;;
+    --) shift; break ;;
+    *) echo "with-sim.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+[ $# -gt 0 ] || { echo "usage: with-sim.sh [--sim PATH] [--show] [--one] -- COMMAND [ARGS...]" >&2; exit 2; }
+if [ ! -x "$sim" ]; then
+  echo "with-sim.sh: $sim not found; build it with 'make sim' (go build -o build/enos-sim ./cmd/enos-sim)" >&2
+  exit 1
+fi
+
+export ENOS_SIM_PK=MuGsF6W4 ENOS_SIM_DK=15bBZlRknc ENOS_SIM_SECRET=sMgTXBUvDNeWGAJWnDcT
+export ENOS_SIM_EXPIRE_AFTER=3
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/enos-sim.XXXXXX")
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ "${KEEP_SIM_TMP:-0}" = 1 ]; then echo "with-sim.sh: kept $tmp" >&2; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+
+# start NAME [extra sim flags...]: sets addr to HOST:PORT from the first stdout line.
+start() {
+  local name=$1; shift
+  "$sim" --listen 127.0.0.1:0 --device "$ENOS_SIM_PK:$ENOS_SIM_DK:$ENOS_SIM_SECRET" \
+    --control off --log "$tmp/$name.log" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  pids+=($!)
+  local i line
+  for i in $(seq 1 200); do
+    line=$(head -n 1 "$tmp/$name.out" 2>/dev/null || true)
+    case $line in
+      "listening on "*) addr=${line#listening on }; return 0 ;;
+    esac
+    if ! kill -0 "${pids[-1]}" 2>/dev/null; then break; fi
+    sleep 0.05
+  done
+  echo "with-sim.sh: enos-sim ($name) did not start; its stderr:" >&2
+  cat "$tmp/$name.err" >&2 || true
+  exit 1
+}
+
+start plain
+export ENOS_SIM_ADDR=$addr ENOS_SIM_LOG=$tmp/plain.log
+if [ "$one" = 0 ]; then
+  start expire --expire-after "$ENOS_SIM_EXPIRE_AFTER"
+  export ENOS_SIM_EXPIRE_ADDR=$addr ENOS_SIM_EXPIRE_LOG=$tmp/expire.log
+fi
+
+set +e
+"$@"
+rc=$?
+set -e
+if [ "$rc" -ne 0 ] || [ "$show" = 1 ]; then
+  if [ -s "$tmp/plain.err" ] || [ -s "$tmp/expire.err" ]; then
+    echo "--- enos-sim stderr ---" >&2
+    cat "$tmp/plain.err" >&2 || true
+    [ ! -f "$tmp/expire.err" ] || cat "$tmp/expire.err" >&2 || true
+  fi
+fi
+exit "$rc"
