@@ -70,9 +70,9 @@ extern "C" {
 /** @name Version of this header; enos_version() returns the library's. */
 /**@{*/
 #define ENOS_VERSION_MAJOR 0
-#define ENOS_VERSION_MINOR 1
+#define ENOS_VERSION_MINOR 2
 #define ENOS_VERSION_PATCH 0
-#define ENOS_VERSION_STRING "0.1.0"
+#define ENOS_VERSION_STRING "0.2.0"
 /**@}*/
 
 /** Opaque client handle. Not a pointer to memory: never dereference or free it. */
@@ -135,8 +135,21 @@ typedef struct enos_config {
     int32_t        max_retransmit;  /**< 0 means 4 (RFC 7252 MAX_RETRANSMIT); negative means none */
     int32_t        sign_mode;       /**< ENOS_SIGN_*; 0 is ENOS_SIGN_AUTO */
     const uint8_t *sign_iv;         /**< 16 bytes; NULL means the ASCII bytes "543yhjy97ae7fyfg" */
-    const char    *state_dir;       /**< NULL: nothing persisted; else session and offline queue live here */
+    const char    *state_dir;       /**< NULL: nothing persisted; else session and offline queue live here
+                                         (one directory per device; created 0700 if missing) */
+    /* Fields added in 0.2.0. A program built against 0.1.0 passes a smaller
+     * struct_size and gets the defaults. */
+    int32_t        queue_max_count;   /**< offline queue bound in reports; 0 means 10000 */
+    int64_t        queue_max_bytes;   /**< offline queue bound in bytes on disk; 0 means 16 MiB */
+    int32_t        retry_interval_ms; /**< first wait before the offline queue retries (doubles up to 30 s); 0 means 1000 */
+    int32_t        poll_interval_ms;  /**< poll for commands after this long without a request; 0 means never */
+    int32_t        command_queue;     /**< commands kept for enos_next_command(); 0 means 256 */
+    int32_t        block_size;        /**< RFC 7959 Block1 size for larger payloads: 0 means 1024,
+                                           -1 turns block-wise off, else a power of two 16..1024 */
 } enos_config;
+
+/** Largest payload a request may carry (with block-wise transfer). */
+#define ENOS_MAX_PAYLOAD 65536
 
 /**
  * Initializer for enos_config: struct_size set, every other field default.
@@ -144,7 +157,8 @@ typedef struct enos_config {
  * -Wall -Wextra as C89..C2x and as C++.
  */
 #define ENOS_CONFIG_INIT \
-    { (uint32_t)sizeof(enos_config), NULL, NULL, NULL, NULL, 0, 0, 0, ENOS_SIGN_AUTO, NULL, NULL }
+    { (uint32_t)sizeof(enos_config), NULL, NULL, NULL, NULL, 0, 0, 0, ENOS_SIGN_AUTO, NULL, NULL, \
+      0, 0, 0, 0, 0, 0 }
 
 /**
  * @brief Create a client for one device. No network I/O (with a state_dir it
@@ -351,6 +365,180 @@ int enos_auth_sign(const char *product_key, const char *device_key, const char *
  * goroutines to notice, not for the network).
  */
 int enos_close(enos_client *client);
+
+/* ------------------------------------------------------------------------ */
+/** @name Offline queue and statistics */
+/**@{*/
+
+/**
+ * @brief Wait until the offline queue is empty (every queued report delivered).
+ *
+ * Wakes the background worker so that it retries at once. Without a state_dir
+ * there is no queue and enos_flush() returns ENOS_OK at once.
+ *
+ * @param[in] client      A client from enos_init().
+ * @param[in] timeout_ms  How long to wait: 0 checks without waiting, negative waits without limit.
+ *
+ * @return ENOS_OK           the queue is empty.
+ * @return ENOS_ERR_TIMEOUT  reports are still queued when the timeout ran out (they stay queued).
+ * @return ENOS_ERR_INVALID  @p client is NULL.
+ * @return ENOS_ERR_CLOSED   @p client was closed (also while waiting), or is not a client.
+ *
+ * Thread safety: any thread. Blocking: up to @p timeout_ms.
+ */
+int enos_flush(enos_client *client, int32_t timeout_ms);
+
+/** Counters of one client since enos_init(); see enos_get_stats(). */
+typedef struct enos_stats {
+    uint32_t struct_size;       /**< set to sizeof(enos_stats) (ENOS_STATS_INIT) before the call */
+    uint64_t sent;              /**< requests EnOS acknowledged with 2.xx */
+    uint64_t failed;            /**< exchanges that failed (network, timeout) or were rejected */
+    uint64_t retransmissions;   /**< datagrams sent again (RFC 7252 retransmission) */
+    uint64_t auths;             /**< authentication attempts */
+    uint64_t reauths;           /**< authentications after the first session (expiry, 4.01, rollover) */
+    uint64_t queued;            /**< reports waiting in the offline queue now */
+    uint64_t queued_bytes;      /**< their size on disk */
+    uint64_t queued_total;      /**< reports ever put in the offline queue */
+    uint64_t queue_delivered;   /**< queued reports delivered later */
+    uint64_t queue_dropped;     /**< queued reports EnOS refused for good with 4.xx (logged at error level) */
+    uint64_t commands;          /**< commands received */
+    uint64_t commands_dropped;  /**< commands received while the command queue was full (logged) */
+    uint64_t state_errors;      /**< corrupt or foreign state files found, failed saves */
+} enos_stats;
+
+/** Initializer for enos_stats. */
+#define ENOS_STATS_INIT { (uint32_t)sizeof(enos_stats), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+
+/**
+ * @brief Read the client's counters.
+ *
+ * Fields beyond @p stats->struct_size (an older caller) are not written.
+ *
+ * @param[in]     client  A client from enos_init().
+ * @param[in,out] stats   struct_size set by the caller; the counters are filled in.
+ *
+ * @return ENOS_OK, ENOS_ERR_INVALID (NULL argument, struct_size 0 or larger than
+ *         this library knows), ENOS_ERR_CLOSED.
+ * Thread safety: any thread. Blocking: no.
+ */
+int enos_get_stats(enos_client *client, enos_stats *stats);
+/**@}*/
+
+/* ------------------------------------------------------------------------ */
+/** @name Commands from EnOS (protocol: options 2100/2102) */
+/**@{*/
+
+/**
+ * Receives one command. @p topic is the MQTT topic without the CoAP "/topic"
+ * prefix, e.g. "/sys/{pk}/{dk}/thing/model/down_raw" (pass it to enos_reply()
+ * as it is). @p topic and @p payload are valid only during the call; copy what
+ * you keep. @p payload is binary, not NUL-terminated; it may be NULL when
+ * @p len is 0.
+ */
+typedef void (*enos_command_fn)(void *user, const char *topic, const uint8_t *payload, size_t len);
+
+/**
+ * @brief Deliver every command of this client to @p fn, in order, exactly once.
+ *
+ * EnOS announces waiting commands in its responses to the device's own
+ * requests (reports, enos_poll()). @p fn runs on a library thread, one call at
+ * a time, and never while a library lock is held: it may call any libenos
+ * function, enos_reply() on the same client included, and it may block (the
+ * client's reports go on; commands wait in the queue meanwhile). It must not
+ * unwind (longjmp, C++ exception) out of the callback.
+ *
+ * Without a handler, commands wait (up to command_queue of them) for
+ * enos_next_command(). Setting a handler delivers those already waiting.
+ *
+ * @param[in] client  A client from enos_init().
+ * @param[in] fn      The handler, or NULL to remove it.
+ * @param[in] user    Passed to @p fn unchanged; libenos never dereferences it.
+ *
+ * @return ENOS_OK, ENOS_ERR_INVALID (@p client NULL), ENOS_ERR_CLOSED.
+ *
+ * Thread safety: any thread. After enos_close() returns (called from outside
+ * the handler), @p fn is not running and is never called again, so @p user may
+ * be freed. Blocking: no.
+ */
+int enos_set_command_handler(enos_client *client, enos_command_fn fn, void *user);
+
+/**
+ * @brief Send one signed request that picks up waiting commands
+ *        (GET /topic/sys/{pk}/{dk}/thing/model/down_raw), and keep asking while
+ *        EnOS's answers bring commands.
+ *
+ * For devices with nothing to report (see also poll_interval_ms). Commands go
+ * to the handler, or wait for enos_next_command().
+ *
+ * @return the number of commands received (>= 0), or ENOS_ERR_INVALID,
+ *         ENOS_ERR_CLOSED, ENOS_ERR_NETWORK, ENOS_ERR_TIMEOUT, ENOS_ERR_AUTH,
+ *         ENOS_ERR_REJECTED, ENOS_ERR_INTERNAL as for enos_report().
+ * Thread safety and blocking: as enos_report().
+ */
+int enos_poll(enos_client *client);
+
+/**
+ * @brief Take the oldest waiting command (for hosts with their own event loop).
+ *
+ * @param[in]  client        A client from enos_init().
+ * @param[in]  timeout_ms    0: do not wait; negative: wait without limit; else wait up to this long.
+ * @param[out] topic         Receives the NUL-terminated topic (as in enos_command_fn).
+ * @param[in]  topic_size    Capacity of @p topic including the NUL.
+ * @param[out] payload       Receives the payload (binary); may be NULL if @p payload_size is 0.
+ * @param[in]  payload_size  Capacity of @p payload.
+ * @param[out] payload_len   Required: the payload's length (on ENOS_ERR_BUFFER, the length needed).
+ *
+ * @return ENOS_OK           a command was copied out and removed from the queue.
+ * @return ENOS_ERR_TIMEOUT  no command arrived within @p timeout_ms.
+ * @return ENOS_ERR_BUFFER   @p topic_size or @p payload_size too small: the command
+ *                           stays queued, *@p payload_len tells the payload size needed,
+ *                           enos_last_error() the topic size needed.
+ * @return ENOS_ERR_INVALID  @p client, @p topic or @p payload_len NULL, or
+ *                           @p payload NULL with @p payload_size > 0.
+ * @return ENOS_ERR_CLOSED   @p client was closed (also while waiting), or is not a client.
+ * Thread safety: any thread. Blocking: up to @p timeout_ms. Does no network I/O:
+ * call enos_poll() (or set poll_interval_ms) to ask EnOS for commands.
+ */
+int enos_next_command(enos_client *client, int32_t timeout_ms, char *topic, size_t topic_size,
+                      void *payload, size_t payload_size, size_t *payload_len);
+
+/**
+ * @brief Answer a command: POST @p payload to @p command_topic + "_reply"
+ *        (e.g. ".../thing/model/down_raw_reply"). A topic already ending in
+ *        "_reply" is used as it is.
+ *
+ * @return as enos_publish() without the reply outputs.
+ * Thread safety: any thread, the command handler included. Blocking: as enos_report().
+ */
+int enos_reply(enos_client *client, const char *command_topic, const void *payload, size_t len);
+/**@}*/
+
+/* ------------------------------------------------------------------------ */
+/** @name Logging (process-wide; silent by default) */
+/**@{*/
+#define ENOS_LOG_OFF   0
+#define ENOS_LOG_ERROR 1
+#define ENOS_LOG_WARN  2
+#define ENOS_LOG_INFO  3
+#define ENOS_LOG_DEBUG 4
+
+/** Receives one log line (NUL-terminated, no trailing newline, valid during the call). */
+typedef void (*enos_log_fn)(void *user, int level, const char *message);
+
+/**
+ * @brief Route libenos's diagnostics to @p fn: messages at @p level or more
+ *        severe (ENOS_LOG_ERROR is the most severe). Messages never contain a
+ *        device secret, signing key or token.
+ *
+ * @p fn may be called from any thread, including library threads, concurrently
+ * with itself; it must not call back into libenos. NULL @p fn or ENOS_LOG_OFF
+ * silences libenos (the default).
+ *
+ * @return ENOS_OK, or ENOS_ERR_INVALID for a level outside ENOS_LOG_OFF..ENOS_LOG_DEBUG.
+ * Thread safety: any thread. Blocking: no.
+ */
+int enos_set_log_handler(enos_log_fn fn, void *user, int level);
+/**@}*/
 
 /**
  * @brief Name of a status code, e.g. "invalid argument".
