@@ -1,0 +1,77 @@
+// The simulator's protocol logic: pure with respect to the network, so the
+// fuzz target drives it directly.
+
+package sim
+
+import (
+	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+)
+
+// request is what the simulator reads from a CoAP request.
+type request struct {
+	code    codes.Code
+	path    []string // URI-Path segments
+	hasSign bool
+	sign    string
+	payload []byte
+	bad     bool // the body could not be read
+}
+
+type response struct {
+	code    codes.Code
+	format  message.MediaType
+	payload []byte
+	opts    message.Options
+}
+
+func textResponse(code codes.Code, text string) response {
+	return response{code: code, format: message.TextPlain, payload: []byte(text)}
+}
+
+func (s *Server) chance(p float64) bool {
+	if p <= 0 {
+		return false
+	}
+	s.rngMu.Lock()
+	defer s.rngMu.Unlock()
+	return s.rng.Float64() < p
+}
+
+func (s *Server) handle(req request) response {
+	resp := s.route(req)
+	s.mu.Lock()
+	switch {
+	case resp.code >= codes.BadRequest && resp.code < codes.InternalServerError:
+		s.stats.Rejections++
+	case resp.code == codes.InternalServerError:
+		s.stats.Failures++
+	}
+	s.mu.Unlock()
+	return resp
+}
+
+func (s *Server) route(req request) response {
+	if s.chance(s.cfg.FailRate) {
+		return textResponse(codes.InternalServerError, "injected failure")
+	}
+	if req.bad {
+		return textResponse(codes.BadRequest, "unreadable request")
+	}
+	if len(req.path) == 0 {
+		return textResponse(codes.NotFound, "not found")
+	}
+	switch req.path[0] {
+	case "auth":
+		resp := s.auth(req)
+		if resp.code >= codes.BadRequest {
+			s.mu.Lock()
+			s.stats.AuthFailures++
+			s.mu.Unlock()
+		}
+		return resp
+	case "topic":
+		return s.topic(req)
+	}
+	return textResponse(codes.NotFound, "not found")
+}
