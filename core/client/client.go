@@ -2,8 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -321,119 +319,6 @@ func (c *Client) do(ctx context.Context, req *transport.Request) (*transport.Res
 		return nil, transportError(ctx, req.Path, err)
 	}
 	return r, nil
-}
-
-func transportError(ctx context.Context, path string, err error) error {
-	var ne *transport.NetError
-	switch {
-	case errors.Is(err, transport.ErrClosed):
-		return errClosed
-	case errors.Is(err, transport.ErrTimeout):
-		return &Error{Code: CodeTimeout, Msg: "no answer to " + path + " within the retransmission window"}
-	case errors.Is(err, transport.ErrTooBig):
-		return &Error{Code: CodeInvalid, Msg: "request to " + path + " is too large", Err: err}
-	case errors.Is(err, transport.ErrBlockwise):
-		return &Error{Code: CodeRejected, Msg: "EnOS broke the block-wise transfer to " + path, Err: err}
-	case errors.Is(err, transport.ErrReset):
-		return &Error{Code: CodeRejected, Msg: "EnOS reset the request to " + path}
-	case errors.As(err, &ne):
-		return &Error{Code: CodeNetwork, Msg: "cannot reach the server", Err: ne.Err}
-	case ctx.Err() != nil:
-		return ctxError(ctx.Err())
-	}
-	return &Error{Code: CodeInternal, Msg: "transport", Err: err}
-}
-
-func ctxError(err error) error {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Code: CodeTimeout, Msg: "deadline exceeded", Err: err}
-	}
-	return &Error{Code: CodeTimeout, Msg: "cancelled", Err: err}
-}
-
-// authenticate runs POST /auth/{pk}/{dk} and starts a new session.
-func (c *Client) authenticate(ctx context.Context) error {
-	if c.hadSession {
-		c.stats.reauths.Add(1)
-	}
-	c.sess = session{}
-	c.stats.auths.Add(1)
-	tr, err := c.do(ctx, &transport.Request{Code: codes.POST, Path: c.authPath, ContentFormat: contentJSON, Payload: c.authPayload})
-	if err != nil {
-		return err
-	}
-	resp := &Response{Code: uint8(tr.Code), Payload: tr.Payload}
-	switch {
-	case resp.Code>>5 == 2:
-	case resp.Code>>5 == 4:
-		return &Error{Code: CodeAuth, CoAP: resp.Code, Msg: "EnOS refused authentication with " + CodeString(resp.Code) + detail(resp.Payload)}
-	default:
-		return &Error{Code: CodeRejected, CoAP: resp.Code, Msg: "EnOS answered " + CodeString(resp.Code) + " to authentication" + detail(resp.Payload)}
-	}
-	token, hasToken, err := parseToken(resp.Payload)
-	if err != nil {
-		return &Error{Code: CodeAuth, CoAP: resp.Code, Msg: "unreadable authentication response", Err: err}
-	}
-	c.sess = session{
-		valid:    true,
-		token:    token,
-		signing:  c.cfg.SignMode == SignAlways || (c.cfg.SignMode == SignAuto && hasToken && !c.no2101),
-		lastSeen: time.Now(),
-	}
-	c.hadSession = true
-	c.reserved = 0
-	if c.store != nil {
-		if err := c.saveState(0); err != nil {
-			c.sess = session{}
-			return err
-		}
-	}
-	c.takeCommands(ctx, nil, tr) // EnOS may announce commands in any response
-	return nil
-}
-
-// parseToken reads {"token":"..."} or {"data":{"token":"..."}}; an empty
-// payload means no token (later EnOS documentation).
-func parseToken(payload []byte) (token string, ok bool, err error) {
-	if len(payload) == 0 {
-		return "", false, nil
-	}
-	var v struct {
-		Token *string `json:"token"`
-		Data  *struct {
-			Token *string `json:"token"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(payload, &v); err != nil {
-		return "", false, errors.New("payload is not a JSON object with a string token")
-	}
-	switch {
-	case v.Token != nil && *v.Token != "":
-		return *v.Token, true, nil
-	case v.Data != nil && v.Data.Token != nil && *v.Data.Token != "":
-		return *v.Data.Token, true, nil
-	}
-	return "", false, nil
-}
-
-// detail renders a short, printable excerpt of a diagnostic payload.
-func detail(p []byte) string {
-	if len(p) == 0 {
-		return ""
-	}
-	const max = 120
-	b := make([]byte, 0, max+3)
-	for _, ch := range p {
-		if len(b) >= max {
-			b = append(b, "..."...)
-			break
-		}
-		if ch < ' ' || ch >= 0x7f {
-			ch = '?'
-		}
-		b = append(b, ch)
-	}
-	return " (" + string(b) + ")"
 }
 
 // Session returns the current session. It waits for a request in progress.

@@ -1,8 +1,11 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"fmt"
+
+	"github.com/libenos/libenos/core/transport"
 )
 
 // Code classifies every error the client returns. The values are the C ABI's
@@ -57,4 +60,52 @@ func CodeOf(err error) Code {
 
 func errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+func transportError(ctx context.Context, path string, err error) error {
+	var ne *transport.NetError
+	switch {
+	case errors.Is(err, transport.ErrClosed):
+		return errClosed
+	case errors.Is(err, transport.ErrTimeout):
+		return &Error{Code: CodeTimeout, Msg: "no answer to " + path + " within the retransmission window"}
+	case errors.Is(err, transport.ErrTooBig):
+		return &Error{Code: CodeInvalid, Msg: "request to " + path + " is too large", Err: err}
+	case errors.Is(err, transport.ErrBlockwise):
+		return &Error{Code: CodeRejected, Msg: "EnOS broke the block-wise transfer to " + path, Err: err}
+	case errors.Is(err, transport.ErrReset):
+		return &Error{Code: CodeRejected, Msg: "EnOS reset the request to " + path}
+	case errors.As(err, &ne):
+		return &Error{Code: CodeNetwork, Msg: "cannot reach the server", Err: ne.Err}
+	case ctx.Err() != nil:
+		return ctxError(ctx.Err())
+	}
+	return &Error{Code: CodeInternal, Msg: "transport", Err: err}
+}
+
+func ctxError(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Code: CodeTimeout, Msg: "deadline exceeded", Err: err}
+	}
+	return &Error{Code: CodeTimeout, Msg: "cancelled", Err: err}
+}
+
+// detail renders a short, printable excerpt of a diagnostic payload.
+func detail(p []byte) string {
+	if len(p) == 0 {
+		return ""
+	}
+	const max = 120
+	b := make([]byte, 0, max+3)
+	for _, ch := range p {
+		if len(b) >= max {
+			b = append(b, "..."...)
+			break
+		}
+		if ch < ' ' || ch >= 0x7f {
+			ch = '?'
+		}
+		b = append(b, ch)
+	}
+	return " (" + string(b) + ")"
 }

@@ -1,0 +1,76 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/libenos/libenos/core/transport"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+)
+
+// authenticate runs POST /auth/{pk}/{dk} and starts a new session.
+func (c *Client) authenticate(ctx context.Context) error {
+	if c.hadSession {
+		c.stats.reauths.Add(1)
+	}
+	c.sess = session{}
+	c.stats.auths.Add(1)
+	tr, err := c.do(ctx, &transport.Request{Code: codes.POST, Path: c.authPath, ContentFormat: contentJSON, Payload: c.authPayload})
+	if err != nil {
+		return err
+	}
+	resp := &Response{Code: uint8(tr.Code), Payload: tr.Payload}
+	switch {
+	case resp.Code>>5 == 2:
+	case resp.Code>>5 == 4:
+		return &Error{Code: CodeAuth, CoAP: resp.Code, Msg: "EnOS refused authentication with " + CodeString(resp.Code) + detail(resp.Payload)}
+	default:
+		return &Error{Code: CodeRejected, CoAP: resp.Code, Msg: "EnOS answered " + CodeString(resp.Code) + " to authentication" + detail(resp.Payload)}
+	}
+	token, hasToken, err := parseToken(resp.Payload)
+	if err != nil {
+		return &Error{Code: CodeAuth, CoAP: resp.Code, Msg: "unreadable authentication response", Err: err}
+	}
+	c.sess = session{
+		valid:    true,
+		token:    token,
+		signing:  c.cfg.SignMode == SignAlways || (c.cfg.SignMode == SignAuto && hasToken && !c.no2101),
+		lastSeen: time.Now(),
+	}
+	c.hadSession = true
+	c.reserved = 0
+	if c.store != nil {
+		if err := c.saveState(0); err != nil {
+			c.sess = session{}
+			return err
+		}
+	}
+	c.takeCommands(ctx, nil, tr) // EnOS may announce commands in any response
+	return nil
+}
+
+// parseToken reads {"token":"..."} or {"data":{"token":"..."}}; an empty
+// payload means no token (later EnOS documentation).
+func parseToken(payload []byte) (token string, ok bool, err error) {
+	if len(payload) == 0 {
+		return "", false, nil
+	}
+	var v struct {
+		Token *string `json:"token"`
+		Data  *struct {
+			Token *string `json:"token"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(payload, &v); err != nil {
+		return "", false, errors.New("payload is not a JSON object with a string token")
+	}
+	switch {
+	case v.Token != nil && *v.Token != "":
+		return *v.Token, true, nil
+	case v.Data != nil && v.Data.Token != nil && *v.Data.Token != "":
+		return *v.Data.Token, true, nil
+	}
+	return "", false, nil
+}
