@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/libenos/libenos/core/logging"
 	"github.com/libenos/libenos/core/transport"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 )
@@ -14,6 +15,7 @@ import (
 func (c *Client) authenticate(ctx context.Context) error {
 	if c.hadSession {
 		c.stats.reauths.Add(1)
+		c.logf(logging.Info, "re-authenticating")
 	}
 	c.sess = session{}
 	c.stats.auths.Add(1)
@@ -25,9 +27,13 @@ func (c *Client) authenticate(ctx context.Context) error {
 	switch {
 	case resp.Code>>5 == 2:
 	case resp.Code>>5 == 4:
-		return &Error{Code: CodeAuth, CoAP: resp.Code, Msg: "EnOS refused authentication with " + CodeString(resp.Code) + detail(resp.Payload)}
+		err := &Error{Code: CodeAuth, CoAP: resp.Code, Msg: "EnOS refused authentication with " + CodeString(resp.Code) + detail(resp.Payload)}
+		c.logf(logging.Warn, "%v", err)
+		return err
 	default:
-		return &Error{Code: CodeRejected, CoAP: resp.Code, Msg: "EnOS answered " + CodeString(resp.Code) + " to authentication" + detail(resp.Payload)}
+		err := &Error{Code: CodeRejected, CoAP: resp.Code, Msg: "EnOS answered " + CodeString(resp.Code) + " to authentication" + detail(resp.Payload)}
+		c.logf(logging.Warn, "%v", err)
+		return err
 	}
 	token, hasToken, err := parseToken(resp.Payload)
 	if err != nil {
@@ -47,6 +53,7 @@ func (c *Client) authenticate(ctx context.Context) error {
 			return err
 		}
 	}
+	c.logf(logging.Info, "authenticated (token: %v, signing: %v, lifetime %d s)", hasToken, c.sess.signing, c.cfg.Lifetime)
 	c.takeCommands(ctx, nil, tr) // EnOS may announce commands in any response
 	return nil
 }

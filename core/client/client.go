@@ -9,6 +9,7 @@ import (
 
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 
+	"github.com/libenos/libenos/core/logging"
 	"github.com/libenos/libenos/core/sign"
 	"github.com/libenos/libenos/core/state"
 	"github.com/libenos/libenos/core/transport"
@@ -283,9 +284,11 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 		}
 		tr, err := c.do(ctx, &req)
 		if err != nil {
+			c.logf(logging.Debug, "%v %s: %v", method, path, err)
 			return nil, err
 		}
 		resp := &Response{Code: uint8(tr.Code), Payload: tr.Payload}
+		c.logf(logging.Debug, "%v %s: sequence %d, %s, %d retransmissions", method, path, c.sess.seq, CodeString(resp.Code), tr.Retransmissions)
 		c.sess.lastSeen = time.Now()
 		c.lastActive.Store(c.sess.lastSeen.UnixNano())
 		c.touchState()
@@ -297,10 +300,12 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 		case resp.Code == uint8(codes.Unauthorized) && !freshAuth:
 			// Token expired, or EnOS lost the session: authenticate again and
 			// resend with a new sequence.
+			c.logf(logging.Info, "EnOS answered 4.01 to %s: session ended", path)
 			c.sess.valid = false
 			continue
 		case resp.Code == uint8(codes.BadOption) && signed && c.cfg.SignMode == SignAuto:
 			// The server does not know option 2101 (later EnOS documentation).
+			c.logf(logging.Warn, "EnOS answered 4.02 to a signed request: it does not know option 2101; no longer signing")
 			c.no2101 = true
 			c.sess.signing = false
 			continue

@@ -274,7 +274,7 @@ func (c *Client) runPoller() {
 			continue
 		}
 		if _, err := c.Poll(c.life); err != nil && CodeOf(err) != CodeClosed {
-			logging.Debugf("libenos %s/%s: automatic poll: %v", c.cfg.ProductKey, c.cfg.DeviceKey, err)
+			c.logf(logging.Debug, "automatic poll: %v", err)
 		}
 	}
 }

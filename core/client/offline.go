@@ -38,10 +38,10 @@ func (c *Client) openQueue() error {
 		return &Error{Code: CodeState, Msg: "cannot open the offline queue", Err: err}
 	}
 	if q.Dropped > 0 {
-		logging.Warnf("libenos %s/%s: cut %d bytes of a torn offline queue record", c.cfg.ProductKey, c.cfg.DeviceKey, q.Dropped)
+		c.logf(logging.Warn, "cut %d bytes of a torn offline queue record", q.Dropped)
 	}
 	if q.HeadLost {
-		logging.Warnf("libenos %s/%s: offline queue head unreadable; replaying the queue, some reports may arrive twice", c.cfg.ProductKey, c.cfg.DeviceKey)
+		c.logf(logging.Warn, "offline queue head unreadable; replaying the queue, some reports may arrive twice")
 	}
 	c.off = &offline{q: q, changed: make(chan struct{}), wake: make(chan struct{}, 1)}
 	if n, _ := q.Len(); n > 0 {
@@ -142,7 +142,7 @@ func (c *Client) runQueue() {
 
 		it, ok, err := o.q.Peek()
 		if err != nil || !ok {
-			logging.Errorf("libenos %s/%s: cannot read the offline queue: %v", c.cfg.ProductKey, c.cfg.DeviceKey, err)
+			c.logf(logging.Error, "cannot read the offline queue: %v", err)
 			if !c.sleep(backoff) {
 				continue
 			}
@@ -158,7 +158,7 @@ func (c *Client) runQueue() {
 			continue // the loop head sees closed and stops
 		case retryable(err) || CodeOf(err) == CodeAuth || CodeOf(err) == CodeState:
 			// Keep the data; try again later.
-			logging.Debugf("libenos %s/%s: offline queue waits %v: %v", c.cfg.ProductKey, c.cfg.DeviceKey, backoff, err)
+			c.logf(logging.Debug, "offline queue waits %v: %v", backoff, err)
 			if c.sleep(backoff) {
 				backoff = min(2*backoff, maxRetryInterval)
 			} else {
@@ -167,7 +167,7 @@ func (c *Client) runQueue() {
 		default:
 			// EnOS refuses this message for good (4.xx other than 4.01): it
 			// would block the queue forever. Drop it, loudly.
-			logging.Errorf("libenos %s/%s: dropping a queued report EnOS refuses: %v", c.cfg.ProductKey, c.cfg.DeviceKey, err)
+			c.logf(logging.Error, "dropping a queued report EnOS refuses: %v", err)
 			c.popQueue(true)
 		}
 	}
@@ -176,7 +176,7 @@ func (c *Client) runQueue() {
 func (c *Client) popQueue(dropped bool) {
 	o := c.off
 	if err := o.q.Pop(); err != nil {
-		logging.Errorf("libenos %s/%s: cannot advance the offline queue: %v", c.cfg.ProductKey, c.cfg.DeviceKey, err)
+		c.logf(logging.Error, "cannot advance the offline queue: %v", err)
 	}
 	o.mu.Lock()
 	if dropped {

@@ -27,7 +27,7 @@ func (c *Client) openState() error {
 	saved, ok, err := st.Load()
 	if err != nil {
 		// Corrupt or foreign: report it and start with a fresh authentication.
-		logging.Warnf("libenos %s/%s: ignoring saved session: %v", c.cfg.ProductKey, c.cfg.DeviceKey, err)
+		c.logf(logging.Warn, "ignoring saved session: %v", err)
 		c.stats.stateErrors.Add(1)
 		return nil
 	}
@@ -40,7 +40,7 @@ func (c *Client) openState() error {
 	c.reserved = saved.Reserved
 	c.hadSession = true
 	c.savedSeen = saved.LastSeen
-	logging.Infof("libenos %s/%s: resumed saved session at sequence %d", c.cfg.ProductKey, c.cfg.DeviceKey, saved.Reserved+1)
+	c.logf(logging.Info, "resumed saved session at sequence %d", saved.Reserved+1)
 	return nil
 }
 
@@ -91,6 +91,6 @@ func (c *Client) touchState() {
 		return
 	}
 	if err := c.saveState(c.reserved); err != nil {
-		logging.Warnf("libenos %s/%s: %v", c.cfg.ProductKey, c.cfg.DeviceKey, err)
+		c.logf(logging.Warn, "%v", err)
 	}
 }

@@ -148,6 +148,8 @@ type Conn struct {
 	sendBuf []byte
 	recvBuf []byte
 	in      message.Message
+	encOpts message.Options // encode's scratch, guarded by xmu
+	encBuf  []byte          // encode's option values, guarded by xmu
 
 	smu    sync.Mutex // guards sock and closed; never held while blocking
 	sock   *net.UDPConn
@@ -169,6 +171,7 @@ func New(server string, p Params) *Conn {
 		sendBuf: make([]byte, MaxDatagram),
 		recvBuf: make([]byte, MaxDatagram+1), // +1 detects oversized datagrams
 		in:      message.Message{Options: make(message.Options, 0, 16)},
+		encOpts: make(message.Options, 0, 12),
 	}
 }
 
@@ -565,10 +568,18 @@ func uintValue(b []byte) uint32 {
 // of it when blk is not nil) into c.sendBuf. A message larger than MaxDatagram
 // returns ErrTooBig.
 func (c *Conn) encode(req *Request, payload []byte, mid uint16, token []byte, blk *block1) (int, error) {
-	opts := make(message.Options, 0, 12)
+	// Both are reused across exchanges (encode runs under xmu): they only live
+	// until Encode has copied them into c.sendBuf.
+	opts := c.encOpts[:0]
 	// One buffer for every option value; Uri-Path segments are at most the
-	// path's length plus 4 bytes of Content-Format, Block1 and Size1 values.
-	buf := make([]byte, len(req.Path)+16)
+	// path's length plus 4 bytes of Content-Format, Block1 and Size1 values,
+	// and the Sign.
+	need := len(req.Path) + 16 + len(req.Sign)
+	if cap(c.encBuf) < need {
+		c.encBuf = make([]byte, need)
+	}
+	buf := c.encBuf[:need]
+	defer func() { c.encOpts = opts[:0] }() // keep a grown slice
 	used := 0
 	var err error
 	var n int
@@ -600,7 +611,8 @@ func (c *Conn) encode(req *Request, payload []byte, mid uint16, token []byte, bl
 		}
 	}
 	if req.Sign != "" {
-		opts = opts.Add(message.Option{ID: OptionSign, Value: []byte(req.Sign)})
+		v := buf[used : used+copy(buf[used:], req.Sign)]
+		opts = opts.Add(message.Option{ID: OptionSign, Value: v})
 	}
 	msg := message.Message{
 		Token:     token,

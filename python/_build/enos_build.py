@@ -1,0 +1,185 @@
+"""In-tree PEP 517 / PEP 660 build backend for the enos package (stdlib only).
+
+Why not setuptools.build_meta: the machines this project runs on have no PyPI
+access and setuptools without the ``wheel`` package, so setuptools cannot
+build a wheel there at all ("invalid command 'bdist_wheel'"), and pip's build
+isolation would try to download both. This backend needs nothing: ``pip
+install ./python`` works offline, with or without build isolation.
+
+The package is pure Python. Metadata comes from pyproject.toml's [project]
+table. If a distributor copies libenos.so* into enos/, it goes into the wheel
+and the wheel is tagged for this platform instead of py3-none-any.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import re
+import sysconfig
+import tarfile
+import time
+import zipfile
+from typing import Any, Dict, List, Optional, Tuple
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGE = "enos"
+
+
+def _project() -> Dict[str, Any]:
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        raw = f.read()
+    try:
+        import tomllib  # Python 3.11+
+        return dict(tomllib.loads(raw.decode("utf-8"))["project"])
+    except ImportError:  # older Python: the simple `key = "string"` lines of [project]
+        out: Dict[str, Any] = {}
+        section = ""
+        for line in raw.decode("utf-8").splitlines():
+            m = re.match(r"^\[(.+)\]\s*$", line)
+            if m:
+                section = m.group(1)
+                continue
+            m = re.match(r'^(\w[\w-]*)\s*=\s*"(.*)"\s*$', line)
+            if section == "project" and m:
+                out[m.group(1)] = m.group(2)
+        return out
+
+
+def _name_version() -> Tuple[str, str]:
+    p = _project()
+    return p["name"], p["version"]
+
+
+def _metadata() -> str:
+    p = _project()
+    lines = [
+        "Metadata-Version: 2.1",
+        f"Name: {p['name']}",
+        f"Version: {p['version']}",
+    ]
+    if p.get("description"):
+        lines.append(f"Summary: {p['description']}")
+    if p.get("requires-python"):
+        lines.append(f"Requires-Python: {p['requires-python']}")
+    lic = p.get("license")
+    if isinstance(lic, dict) and lic.get("text"):
+        lines.append(f"License: {lic['text']}")
+    for c in p.get("classifiers", []) or []:
+        lines.append(f"Classifier: {c}")
+    body = ""
+    readme = os.path.join(ROOT, "README.md")
+    if os.path.exists(readme):
+        lines.append("Description-Content-Type: text/markdown")
+        with open(readme, encoding="utf-8") as f:
+            body = f.read()
+    return "\n".join(lines) + "\n\n" + body
+
+
+def _package_files() -> List[str]:
+    """Files of the package, relative to ROOT."""
+    out = []
+    pkg = os.path.join(ROOT, PACKAGE)
+    for name in sorted(os.listdir(pkg)):
+        path = os.path.join(pkg, name)
+        if not os.path.isfile(path):
+            continue
+        if name.endswith(".py") or name == "py.typed" or name.startswith("libenos.so"):
+            out.append(f"{PACKAGE}/{name}")
+    return out
+
+
+def _tag(files: List[str]) -> str:
+    if any(os.path.basename(f).startswith("libenos.so") for f in files):
+        plat = sysconfig.get_platform().replace("-", "_").replace(".", "_")
+        return f"py3-none-{plat}"
+    return "py3-none-any"
+
+
+def _record_line(arcname: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode("ascii")
+    return f"{arcname},sha256={digest},{len(data)}"
+
+
+def _write_wheel(wheel_directory: str, contents: List[Tuple[str, bytes]], tag: str) -> str:
+    name, version = _name_version()
+    dist_info = f"{name}-{version}.dist-info"
+    wheel_name = f"{name}-{version}-{tag}.whl"
+    files = list(contents)
+    files.append((f"{dist_info}/METADATA", _metadata().encode("utf-8")))
+    files.append((f"{dist_info}/WHEEL", (
+        "Wheel-Version: 1.0\n"
+        "Generator: enos_build (in-tree)\n"
+        f"Root-Is-Purelib: {'true' if tag.endswith('-any') else 'false'}\n"
+        f"Tag: {tag}\n").encode("ascii")))
+    files.append((f"{dist_info}/top_level.txt", f"{PACKAGE}\n".encode("ascii")))
+    record = [_record_line(a, d) for a, d in files] + [f"{dist_info}/RECORD,,"]
+    files.append((f"{dist_info}/RECORD", ("\n".join(record) + "\n").encode("utf-8")))
+    os.makedirs(wheel_directory, exist_ok=True)
+    path = os.path.join(wheel_directory, wheel_name)
+    stamp = time.localtime(max(time.time(), 315532800))[:6]  # zip cannot store times before 1980
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for arcname, data in files:
+            info = zipfile.ZipInfo(arcname, date_time=stamp)
+            mode = 0o755 if os.path.basename(arcname).startswith("libenos.so") else 0o644
+            info.external_attr = (0o100000 | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+    return wheel_name
+
+
+# -- PEP 517 hooks -----------------------------------------------------------
+
+def get_requires_for_build_wheel(config_settings: Optional[Dict[str, Any]] = None) -> List[str]:
+    return []
+
+
+def get_requires_for_build_sdist(config_settings: Optional[Dict[str, Any]] = None) -> List[str]:
+    return []
+
+
+def get_requires_for_build_editable(config_settings: Optional[Dict[str, Any]] = None) -> List[str]:
+    return []
+
+
+def build_wheel(wheel_directory: str, config_settings: Optional[Dict[str, Any]] = None,
+                metadata_directory: Optional[str] = None) -> str:
+    files = _package_files()
+    contents = []
+    for rel in files:
+        # Follow symlinks (build/libenos.so -> libenos.so.1 -> libenos.so.X.Y.Z).
+        with open(os.path.join(ROOT, rel), "rb") as f:
+            contents.append((rel, f.read()))
+    return _write_wheel(wheel_directory, contents, _tag(files))
+
+
+def build_editable(wheel_directory: str, config_settings: Optional[Dict[str, Any]] = None,
+                   metadata_directory: Optional[str] = None) -> str:
+    """PEP 660: a wheel with a .pth file that puts this source tree on sys.path."""
+    return _write_wheel(wheel_directory, [(f"__editable__.{PACKAGE}.pth", (ROOT + "\n").encode())],
+                        "py3-none-any")
+
+
+def build_sdist(sdist_directory: str, config_settings: Optional[Dict[str, Any]] = None) -> str:
+    name, version = _name_version()
+    base = f"{name}-{version}"
+    rels = ["pyproject.toml", "README.md", "_build/enos_build.py"] + [
+        f for f in _package_files() if not os.path.basename(f).startswith("libenos.so")]
+    tests = os.path.join(ROOT, "tests")
+    if os.path.isdir(tests):
+        rels += [f"tests/{n}" for n in sorted(os.listdir(tests)) if n.endswith(".py")]
+    pkg_info = _metadata().encode("utf-8")
+    os.makedirs(sdist_directory, exist_ok=True)
+    path = os.path.join(sdist_directory, f"{base}.tar.gz")
+    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+        for rel in rels:
+            full = os.path.join(ROOT, rel)
+            if os.path.exists(full):
+                tar.add(full, arcname=f"{base}/{rel}", recursive=False)
+        info = tarfile.TarInfo(f"{base}/PKG-INFO")
+        info.size = len(pkg_info)
+        info.mtime = int(time.time())
+        tar.addfile(info, io.BytesIO(pkg_info))
+    return os.path.basename(path)

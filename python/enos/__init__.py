@@ -1,0 +1,31 @@
+"""enos: connect a device to Envision EnOS over CoAP/UDP (ctypes binding of libenos).
+
+Quick start::
+
+    import enos
+
+    with enos.Client("coap-enos.example.com", "MuGsF6W4", "15bBZlRknc", "sMgTXBUvDNeWGAJWnDcT") as c:
+        c.report(b"\\x01\\x02")
+
+See python/README.md for the whole API. The shared library is found through
+``$ENOS_LIBRARY``, then next to this package, then the system (``libenos.so.1``).
+"""
+
+from ._lib import API_VERSION
+from .client import (DELIVERED, LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_OFF, LOG_WARN, QUEUED, Client,
+                     Command, Delivery, NextSign, Reply, SignMode, Stats, auth_sign, library_path,
+                     set_log_handler, sign, version)
+from .errors import (AuthError, BufferTooSmall, ClosedError, EnosError, EnosTimeoutError, InternalError,
+                     InvalidArgument, LibraryError, NetworkError, QueueFullError, RejectedError,
+                     StateError, UnsupportedError)
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "API_VERSION", "Client", "Command", "Delivery", "DELIVERED", "QUEUED", "NextSign", "Reply", "SignMode",
+    "Stats", "auth_sign", "library_path", "set_log_handler", "sign", "version",
+    "LOG_OFF", "LOG_ERROR", "LOG_WARN", "LOG_INFO", "LOG_DEBUG",
+    "EnosError", "InvalidArgument", "BufferTooSmall", "NetworkError", "EnosTimeoutError", "AuthError",
+    "RejectedError", "ClosedError", "StateError", "QueueFullError", "InternalError", "LibraryError",
+    "UnsupportedError",
+]

@@ -1,0 +1,192 @@
+"""Client against enos-sim: report, publish, authenticate, errors, lifecycle, stats."""
+
+import gc
+import threading
+import unittest
+
+import support
+from support import DK, PK, SECRET, SimTestCase, require
+
+import enos
+
+MP_TOPIC = f"/sys/{PK}/{DK}/thing/measurepoint/post"
+
+
+class ClientTest(SimTestCase):
+    def test_report_acknowledged_and_recorded(self):
+        with self.client() as c:
+            data = b"py-report\x00\xff\x01"
+            self.assertIs(c.report(data), enos.DELIVERED)
+            self.assertIs(c.report("text é"), enos.DELIVERED)  # str is sent as UTF-8
+            self.assertIs(c.report(bytearray(b"ba")), enos.DELIVERED)
+            self.assertIs(c.report(b""), enos.DELIVERED)
+        recs = self.sim.records()
+        self.assertEqual([r["data"] for r in recs], [data, "text é".encode(), b"ba", b""])
+        self.assertTrue(all(r["topic"] == f"/sys/{PK}/{DK}/thing/model/up_raw" for r in recs))
+        self.assertEqual([r["sequence"] for r in recs], [1, 2, 3, 4])
+
+    def test_publish_reply(self):
+        with self.client() as c:
+            r = c.publish(MP_TOPIC, '{"measurepoints":{"temp":21.5}}')
+            self.assertEqual(r.code, 68)
+            self.assertEqual(r.code_str, "2.04")
+            self.assertTrue(r.ok)
+            self.assertEqual(r.payload, b"")
+            self.assertFalse(r.truncated)
+            r2 = c.publish("/topic" + MP_TOPIC, b"{}")  # the /topic prefix is accepted too
+            self.assertEqual(r2.code_str, "2.04")
+        self.assertEqual([x["topic"] for x in self.sim.records()], [MP_TOPIC, MP_TOPIC])
+
+    def test_publish_rejected_carries_coap_code(self):
+        with self.client() as c:
+            with self.assertRaises(enos.RejectedError) as cm:
+                c.publish("/sys/NoSuch/Device/thing/x", b"x")
+            e = cm.exception
+            self.assertEqual(e.code, -6)
+            self.assertEqual(e.coap_code, (4 << 5) | 1)
+            self.assertEqual(e.coap_code_str, "4.01")
+            self.assertIsInstance(e.payload, bytes)
+            self.assertIn("4.01", str(e))
+
+    def test_authenticate_and_next_sign(self):
+        with self.client() as c:
+            c.authenticate()
+            a = c.next_sign()
+            b = c.next_sign()
+            self.assertEqual(b.sequence, a.sequence + 1)
+            self.assertRegex(a.signature, r"^[0-9A-F]+$")
+            self.assertEqual(len(a.signature) % 32, 0)
+
+    def test_wrong_secret_is_auth_error_without_secret(self):
+        wrong = "ThisIsTheWrongSecret42"
+        c = self.client(device_secret=wrong)
+        with self.assertRaises(enos.AuthError) as cm:
+            c.authenticate()
+        for text in (str(cm.exception), repr(cm.exception), cm.exception.detail, repr(c)):
+            self.assertNotIn(wrong, text)
+            self.assertNotIn(SECRET, text)
+        self.assertEqual(cm.exception.code, -5)
+        with self.assertRaises(enos.AuthError):
+            c.report(b"x")
+        self.assertEqual(self.sim.records(), [])
+
+    def test_bad_arguments(self):
+        cases = [
+            dict(product_key=""),
+            dict(device_key="has/slash"),
+            dict(device_secret=""),
+            dict(server=""),
+            dict(lifetime=10),
+            dict(lifetime=86401),
+            dict(sign_iv=b"0123"),
+            dict(sign_mode="sometimes"),
+        ]
+        for kw in cases:
+            with self.subTest(**{k: repr(v) for k, v in kw.items()}):
+                with self.assertRaises(enos.InvalidArgument) as cm:
+                    self.client(**kw)
+                self.assertEqual(cm.exception.code, -1)
+                self.assertTrue(str(cm.exception))
+        with self.assertRaises(TypeError):
+            self.client(lifetime="3600")
+        with self.client() as c:
+            for topic in ("", "no-leading-slash"):
+                with self.assertRaises(enos.InvalidArgument):
+                    c.publish(topic, b"x")
+            with self.assertRaises(TypeError):
+                c.report(12345)  # type: ignore[arg-type]
+            with self.assertRaises(enos.InvalidArgument):
+                c.report(b"x" * (enos._lib.ENOS_MAX_PAYLOAD + 1))
+
+    def test_closed_client_and_idempotent_close(self):
+        c = self.client()
+        c.report(b"before")
+        self.assertFalse(c.closed)
+        c.close()
+        self.assertTrue(c.closed)
+        c.close()  # idempotent
+        for call in (lambda: c.report(b"x"), lambda: c.publish(MP_TOPIC, b"x"), c.authenticate,
+                     c.next_sign):
+            with self.assertRaises(enos.ClosedError) as cm:
+                call()
+            self.assertEqual(cm.exception.code, -7)
+        self.assertIn("closed", repr(c))
+
+    def test_context_manager(self):
+        with self.client() as c:
+            self.assertIsInstance(c, enos.Client)
+            c.report(b"in-with")
+        self.assertTrue(c.closed)
+        with self.assertRaises(enos.ClosedError):
+            c.report(b"after")
+        # An exception inside the block propagates and still closes the client.
+        with self.assertRaises(KeyError):
+            with self.client() as c2:
+                raise KeyError("boom")
+        self.assertTrue(c2.closed)
+
+    def test_unreferenced_client_is_closed(self):
+        c = self.client()
+        c.report(b"x")
+        del c
+        gc.collect()
+
+    def test_concurrent_reports(self):
+        with self.client() as c:
+            errors = []
+
+            def worker(i):
+                try:
+                    for j in range(5):
+                        c.report(f"{i}-{j}")
+                except Exception as e:  # pragma: no cover
+                    errors.append(e)
+
+            threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            self.assertEqual(errors, [])
+        self.assertEqual(len(self.sim.records()), 20)
+
+    @require("enos_get_stats")
+    def test_stats(self):
+        with self.client() as c:
+            s0 = c.stats
+            self.assertIsInstance(s0, enos.Stats)
+            c.report(b"1")
+            c.report(b"2")
+            c.publish(MP_TOPIC, b"{}")
+            s = c.stats
+            self.assertEqual(s.sent, 3)
+            self.assertEqual(s.auths, 1)
+            self.assertEqual(s.reauths, 0)
+            self.assertEqual(s.queued, 0)
+            self.assertEqual(s.failed, 0)
+            for f in ("retransmissions", "queued_bytes", "queued_total", "queue_delivered",
+                      "queue_dropped", "commands", "commands_dropped", "state_errors"):
+                self.assertIsInstance(getattr(s, f), int, f)
+        with self.assertRaises(enos.ClosedError):
+            c.stats
+
+    @require("enos_flush")
+    def test_flush_without_state_dir(self):
+        with self.client() as c:
+            c.flush(0)
+            c.flush(1)
+            c.flush()
+
+
+class UnreachableTest(unittest.TestCase):
+    def test_no_server_times_out_or_fails(self):
+        s = support.Sim()
+        addr = s.addr
+        s.cleanup()  # nothing listens there now
+        with enos.Client(addr, PK, DK, SECRET, ack_timeout=0.1, max_retransmit=1) as c:
+            with self.assertRaises((enos.NetworkError, enos.EnosTimeoutError)):
+                c.report(b"x")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,133 @@
+"""Stateless functions: signature vectors of shared/protocol.md, auth_sign, version, errors."""
+
+import ctypes
+import unittest
+
+import support  # noqa: F401  (sets ENOS_LIBRARY, sys.path)
+from support import DK, PK, SECRET
+
+import enos
+from enos import _lib
+
+TOKEN = "8GjM3fXkD2oQ"
+SIGN_1 = "A3A7B1325BCE9F925F54E6D8134AA3EB3F57D08BE168FA28B47327C8C9F13C23"
+SIGN_2 = "A3A7B1325BCE9F925F54E6D8134AA3EB6E5110A05C0FDC31F36F203174D89D8B"
+SIGN_MAX = ("A3A7B1325BCE9F925F54E6D8134AA3EB7FA78F2B2C4577FB50F4F5B2C6A969D6"
+            "C80BB4CD92C15BED2BA262C216D351FE")
+SIGN_ZERO_IV = "F0CE00D594FE20BA7FDF501A5490FA2E1428FD245245FCA3A599F8CDBFF6BA48"
+AUTH_3600 = "F5E24B19438C8A44DE47C64FB2852D5762C628A8EAB6688851C9FF3E46218B6B"
+
+
+class SignTest(unittest.TestCase):
+    def test_vectors(self):
+        self.assertEqual(enos.sign(SECRET, TOKEN, 1), SIGN_1)
+        self.assertEqual(enos.sign(SECRET, TOKEN, 2), SIGN_2)
+        self.assertEqual(enos.sign(SECRET, TOKEN, 2147483647), SIGN_MAX)
+        self.assertEqual(enos.sign(SECRET, TOKEN, 1, iv=bytes(16)), SIGN_ZERO_IV)
+        self.assertEqual(enos.sign(SECRET, TOKEN, 1, iv=b"543yhjy97ae7fyfg"), SIGN_1)
+
+    def test_str_and_bytes(self):
+        s = enos.sign(SECRET.encode(), TOKEN.encode(), 1, iv=bytearray(16))
+        self.assertIsInstance(s, str)
+        self.assertEqual(s, SIGN_ZERO_IV)
+        self.assertIsInstance(enos.sign(SECRET, "", 1), str)  # empty token is allowed
+
+    def test_auth_sign(self):
+        self.assertEqual(enos.auth_sign(PK, DK, SECRET, 3600), AUTH_3600)
+        self.assertEqual(enos.auth_sign(PK.encode(), DK.encode(), SECRET.encode(), 3600), AUTH_3600)
+
+    def test_invalid_arguments(self):
+        for args in [(SECRET, TOKEN, 0), (SECRET, TOKEN, 2147483648), ("", TOKEN, 1)]:
+            with self.assertRaises(enos.InvalidArgument) as cm:
+                enos.sign(*args)
+            self.assertEqual(cm.exception.code, -1)
+            self.assertIsInstance(cm.exception, ValueError)
+            self.assertTrue(str(cm.exception), "detail message")
+        with self.assertRaises(enos.InvalidArgument) as cm:
+            enos.sign(SECRET, TOKEN, 0)
+        self.assertIn("sequence", str(cm.exception))
+        self.assertNotIn(SECRET, str(cm.exception))
+        with self.assertRaises(enos.InvalidArgument):
+            enos.sign(SECRET, TOKEN, 1, iv=b"short")
+        with self.assertRaises(enos.InvalidArgument):
+            enos.sign(SECRET, TOKEN, -1)
+        for lifetime in (29, 86401, 0):
+            with self.assertRaises(enos.InvalidArgument):
+                enos.auth_sign(PK, DK, SECRET, lifetime)
+        with self.assertRaises(enos.InvalidArgument):
+            enos.auth_sign(PK, "", SECRET, 3600)
+        with self.assertRaises(TypeError):
+            enos.sign(123, TOKEN, 1)  # type: ignore[arg-type]
+        with self.assertRaises(TypeError):
+            enos.auth_sign(PK, DK, SECRET, "3600")  # type: ignore[arg-type]
+
+    def test_error_classes(self):
+        codes = {enos.InvalidArgument: -1, enos.BufferTooSmall: -2, enos.NetworkError: -3,
+                 enos.EnosTimeoutError: -4, enos.AuthError: -5, enos.RejectedError: -6,
+                 enos.ClosedError: -7, enos.StateError: -8, enos.QueueFullError: -9,
+                 enos.InternalError: -99}
+        for cls, code in codes.items():
+            self.assertTrue(issubclass(cls, enos.EnosError))
+            self.assertEqual(cls.code, code)
+            self.assertIs(enos.errors.error_class(code), cls)
+        self.assertIs(enos.errors.error_class(-1234), enos.InternalError)
+        self.assertFalse(issubclass(enos.EnosTimeoutError, TimeoutError))  # builtins not shadowed
+
+
+class LibraryTest(unittest.TestCase):
+    def test_version(self):
+        v = enos.version()
+        major, minor = (int(x) for x in v.split(".")[:2])
+        self.assertEqual(major, enos.API_VERSION[0])
+        self.assertGreaterEqual(minor, enos.API_VERSION[1])
+        self.assertEqual(enos.__version__.rsplit(".", 1)[0], v.rsplit(".", 1)[0])
+
+    def test_every_function_declared(self):
+        lib = _lib.load()
+        for name in _lib._SIGNATURES:
+            if not lib.has(name):
+                continue
+            fn = getattr(lib.cdll, name)
+            self.assertIsNotNone(fn.restype, name)
+            self.assertIsNotNone(fn.argtypes, name)
+
+    def test_missing_exports_are_reported(self):
+        lib = _lib.load()
+        if not lib.missing:
+            self.skipTest("the library exports every function of include/enos.h")
+        with self.assertRaises(enos.UnsupportedError) as cm:
+            lib.fn(lib.missing[0])
+        self.assertIn(lib.missing[0], str(cm.exception))
+
+    def _fake(self, version):
+        class Fn:
+            def __init__(self, result=0):
+                self.result = result
+
+            def __call__(self, *a):
+                return self.result
+
+        class FakeCDLL:
+            pass
+
+        fake = FakeCDLL()
+        for name in _lib._SIGNATURES:
+            setattr(fake, name, Fn(version if name == "enos_version" else 0))
+        return fake
+
+    def test_version_check(self):
+        _lib.Library(self._fake(b"0.2.0"), "fake")
+        _lib.Library(self._fake(b"0.3.1"), "fake")  # newer minor: struct_size keeps it compatible
+        for bad in (b"0.1.0", b"1.2.0", b"garbage"):
+            with self.assertRaises(enos.LibraryError) as cm:
+                _lib.Library(self._fake(bad), "fake")
+            self.assertIn("fake", str(cm.exception))
+
+    def test_sign_size(self):
+        self.assertEqual(_lib.ENOS_SIGN_SIZE(12), 97)  # "token"+12+"sequence"+10 digits -> 48 bytes
+        self.assertGreaterEqual(_lib.ENOS_SIGN_SIZE(16) - 1, len(enos.sign(SECRET, "x" * 16, 2147483647)))
+        self.assertEqual(ctypes.sizeof(_lib.EnosStats), 8 + 13 * 8)
+
+
+if __name__ == "__main__":
+    unittest.main()
