@@ -480,3 +480,26 @@ func TestMaxPayload(t *testing.T) {
 		t.Fatalf("err = %v, want ErrTooBig", err)
 	}
 }
+
+func TestBlock2ResponseIsRefusedNotTruncated(t *testing.T) {
+	for _, v := range [][]byte{{0x0a}, {0x1a}, {0, 0, 0, 0}} { // M=1 block 0; block 1; malformed
+		srv := newFakeServer(t, func(n int, m *message.Message) [][]byte {
+			return [][]byte{ack(t, m, codes.Content, "first block", message.Option{ID: optionBlock2, Value: v})}
+		})
+		c := New(srv.addr(), fast)
+		_, err := c.Do(context.Background(), &Request{Code: codes.GET, Path: "/a", ContentFormat: -1})
+		c.Close()
+		if !errors.Is(err, ErrBlock2) {
+			t.Errorf("Block2 %x: err = %v, want ErrBlock2", v, err)
+		}
+	}
+	// A whole response in one block (NUM 0, M 0) is fine.
+	srv := newFakeServer(t, func(n int, m *message.Message) [][]byte {
+		return [][]byte{ack(t, m, codes.Content, "all", message.Option{ID: optionBlock2, Value: []byte{0x06}})}
+	})
+	c := New(srv.addr(), fast)
+	defer c.Close()
+	if r, err := c.Do(context.Background(), &Request{Code: codes.GET, Path: "/a", ContentFormat: -1}); err != nil || string(r.Payload) != "all" {
+		t.Fatalf("%v %v", r, err)
+	}
+}

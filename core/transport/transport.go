@@ -46,6 +46,7 @@ const DefaultBlockSize = 1024
 // Block-wise options (RFC 7959), both critical or elective as the RFC says.
 const (
 	optionBlock1 message.OptionID = 27 // critical
+	optionBlock2 message.OptionID = 23 // critical
 	optionSize1  message.OptionID = 60 // elective
 )
 
@@ -114,6 +115,7 @@ type Response struct {
 
 	block1    uint32 // option 27 of the response (control usage), if hasBlock1
 	hasBlock1 bool
+	partial   bool // a Block2 response that is not whole
 }
 
 // Errors of an exchange. Network and timeout errors wrap the cause.
@@ -125,6 +127,10 @@ var (
 	// ErrBlockwise: the server broke the Block1 sequence (2.31 Continue to the
 	// final block, or a 2.31 acknowledging a block that was not sent).
 	ErrBlockwise = errors.New("server broke the block-wise transfer")
+	// ErrBlock2: the response came in several Block2 blocks. libenos does not
+	// fetch the rest (EnOS keeps payloads under ~1 KB), and a first block
+	// alone must not pass for the whole response.
+	ErrBlock2 = errors.New("response is block-wise (Block2), which is not supported")
 	// ErrBlockSize: Params.BlockSize is not 0, -1 or a power of two in 16..1024.
 	ErrBlockSize = errors.New("block size must be 0, -1 or a power of two from 16 to 1024")
 )
@@ -383,6 +389,9 @@ func (c *Conn) exchange(ctx context.Context, s *net.UDPConn, datagram []byte, mi
 		if err != nil {
 			return nil, sent, err
 		}
+		if resp != nil && resp.partial {
+			return nil, sent, ErrBlock2
+		}
 		if resp != nil {
 			return resp, sent, nil
 		}
@@ -510,6 +519,10 @@ func response(m *message.Message) *Response {
 			if len(o.Value) <= 3 { // RFC 7959: 0..3 bytes; ignore anything else
 				r.block1 = uintValue(o.Value)
 				r.hasBlock1 = true
+			}
+		case optionBlock2:
+			if len(o.Value) > 3 || uintValue(o.Value)&0x08 != 0 || uintValue(o.Value)>>4 != 0 {
+				r.partial = true // more blocks follow, or not the first block
 			}
 		}
 	}

@@ -409,6 +409,9 @@ func (s *Server) EndSession(productKey, deviceKey string) error {
 	return nil
 }
 
+// MaxCommandPayload is the largest command payload QueueCommand takes.
+const MaxCommandPayload = 1024
+
 // QueueCommand queues a command for a device. topic may be given with or
 // without the "/topic" prefix ("" means "/sys/{pk}/{dk}/thing/model/down_raw");
 // it is announced with the prefix in option 2100, as EnOS does.
@@ -426,8 +429,10 @@ func (s *Server) QueueCommand(productKey, deviceKey, topic string, payload []byt
 	if topic != "/topic" && !strings.HasPrefix(topic, "/topic/") {
 		topic = "/topic" + topic
 	}
-	if len(topic) > 1024 || len(payload) > 64*1024 {
-		return errors.New("sim: command topic or payload too large")
+	// Announcements and fetch answers travel in one datagram (EnOS keeps
+	// payloads under ~1 KB; libenos does not fetch Block2 responses).
+	if len(topic) > 255 || len(payload) > MaxCommandPayload {
+		return fmt.Errorf("sim: command topic over 255 bytes or payload over %d bytes", MaxCommandPayload)
 	}
 	d.mu.Lock()
 	d.queue = append(d.queue, command{topic: topic, payload: append([]byte(nil), payload...)})
