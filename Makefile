@@ -29,9 +29,9 @@ CFLAGS_EX ?= -O2 -g -Wall -Wextra -Werror
 # Examples find libenos.so.1 next to themselves in build/.
 RPATH := -Wl,-rpath,'$$ORIGIN'
 
-EXAMPLES := $(BUILD)/report $(BUILD)/report-static
+EXAMPLES := $(BUILD)/report $(BUILD)/report-static $(BUILD)/commands
 
-.PHONY: all lib static examples sim asan-lib test go-test c-test python-test cmake-test setup demo clean
+.PHONY: all lib static examples sim asan-lib test go-test c-test python-test reliability-test valgrind-test fuzz-test cmake-test setup demo clean
 .DELETE_ON_ERROR:
 
 all: lib static examples sim
@@ -59,6 +59,9 @@ $(BUILD)/libenos.a: $(LIB_SRC)
 $(BUILD)/report: c_examples/report.c include/enos.h $(BUILD)/libenos.so
 	$(CC) $(CFLAGS_EX) -std=c99 -Iinclude -o $@ $< -L$(BUILD) -lenos $(RPATH)
 
+$(BUILD)/commands: c_examples/commands.c include/enos.h $(BUILD)/libenos.so
+	$(CC) $(CFLAGS_EX) -std=c99 -Iinclude -o $@ $< -L$(BUILD) -lenos -pthread $(RPATH)
+
 # The same example linked statically against the c-archive.
 $(BUILD)/report-static: c_examples/report.c include/enos.h $(BUILD)/libenos.a
 	$(CC) $(CFLAGS_EX) -std=c99 -Iinclude -o $@ $< $(BUILD)/libenos.a -lpthread -lresolv
@@ -73,12 +76,21 @@ $(BUILD)/enos-sim: $(SIM_SRC)
 setup:
 	@test/setup.sh
 
+# Every test layer, fastest feedback first. CI (.ci/run) calls this.
 test: setup
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory go-test
 	$(MAKE) --no-print-directory c-test
 	$(MAKE) --no-print-directory python-test
+	$(MAKE) --no-print-directory abi-check
+	$(MAKE) --no-print-directory reliability-test
+	$(MAKE) --no-print-directory valgrind-test
 	$(MAKE) --no-print-directory cmake-test
+	$(MAKE) --no-print-directory install-test
+	$(MAKE) --no-print-directory deb-test
+	$(MAKE) --no-print-directory cross-test
+	$(MAKE) --no-print-directory fuzz-test
+	$(MAKE) --no-print-directory bench-short
 	@echo "make test: all layers passed"
 
 go-test:
@@ -97,8 +109,23 @@ $(BUILD)/asan/libenos.so: $(LIB_SRC)
 	@rm -f $(BUILD)/asan/*.h
 	ln -sf $(SONAME) $@
 
+# The ctypes smoke test and the Python package's tests, against build/libenos.so.
 python-test: all
 	test/c/with-sim.sh -- $(PYTHON) test/python/smoke.py
+	python/run_tests.sh
+
+# Issue 4's acceptance tests: loss, expiry, outage, kill -9, concurrency, scale.
+reliability-test: all
+	test/reliability/run.sh
+
+# The C tests under valgrind, with suppressions for the Go runtime's frames.
+valgrind-test: all
+	test/valgrind/run.sh
+
+# Every `go test -fuzz` target, briefly (FUZZTIME per target).
+FUZZTIME ?= 5s
+fuzz-test:
+	FUZZTIME=$(FUZZTIME) test/fuzz.sh
 
 # The CMake build (library via go build, examples, C tests under ctest) in its own tree.
 cmake-test:
@@ -111,3 +138,7 @@ demo: all
 
 clean:
 	rm -rf $(BUILD)
+include bench/bench.mk
+
+# Install, Debian packages, cross builds and their checks (docs/install.md, docs/embedded.md).
+include mk/*.mk

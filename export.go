@@ -28,7 +28,14 @@ import (
 
 func main() {}
 
-var clients = newHandleTable[*client.Client]()
+// entry is what a handle stands for: the client, and a channel closed by
+// enos_close so that waits the core does not end on close (flush) end too.
+type entry struct {
+	c      *client.Client
+	closed chan struct{}
+}
+
+var clients = newHandleTable[*entry]()
 
 // setLastError stores fn + ": " + msg as the calling thread's last error.
 // An export runs on the calling C thread, so the C __thread buffer is the caller's.
@@ -69,14 +76,22 @@ func guard(fn string, rc *C.int) {
 }
 
 func lookup(fn string, h C.uintptr_t) (*client.Client, C.int) {
+	e, rc := lookupEntry(fn, h)
+	if e == nil {
+		return nil, rc
+	}
+	return e.c, rc
+}
+
+func lookupEntry(fn string, h C.uintptr_t) (*entry, C.int) {
 	if h == 0 {
 		return nil, fail(fn, client.CodeInvalid, "client is NULL")
 	}
-	c, ok := clients.get(uint64(h))
+	e, ok := clients.get(uint64(h))
 	if !ok {
 		return nil, fail(fn, client.CodeClosed, "client is closed or not a client")
 	}
-	return c, C.int(client.CodeOK)
+	return e, C.int(client.CodeOK)
 }
 
 // goBytes copies n bytes at p; p may be NULL only when n is 0.
@@ -163,6 +178,44 @@ func readConfig(fn string, cfg *C.enos_config) (client.Config, C.int) {
 			return out, fail(fn, client.CodeInvalid, "config->state_dir is empty; use NULL to persist nothing")
 		}
 	}
+	// Offline queue, commands, block-wise transfer.
+	if has(unsafe.Offsetof(z.queue_max_count), unsafe.Sizeof(z.queue_max_count)) {
+		if cfg.queue_max_count < 0 {
+			return out, fail(fn, client.CodeInvalid, "config->queue_max_count %d is negative (0 means the default)", int32(cfg.queue_max_count))
+		}
+		out.QueueMaxCount = int(cfg.queue_max_count)
+	}
+	if has(unsafe.Offsetof(z.queue_max_bytes), unsafe.Sizeof(z.queue_max_bytes)) {
+		if cfg.queue_max_bytes < 0 {
+			return out, fail(fn, client.CodeInvalid, "config->queue_max_bytes %d is negative (0 means the default)", int64(cfg.queue_max_bytes))
+		}
+		out.QueueMaxBytes = int64(cfg.queue_max_bytes)
+	}
+	if has(unsafe.Offsetof(z.retry_interval_ms), unsafe.Sizeof(z.retry_interval_ms)) {
+		if cfg.retry_interval_ms < 0 {
+			return out, fail(fn, client.CodeInvalid, "config->retry_interval_ms %d is negative (0 means the default)", int32(cfg.retry_interval_ms))
+		}
+		out.RetryInterval = time.Duration(cfg.retry_interval_ms) * time.Millisecond
+	}
+	if has(unsafe.Offsetof(z.poll_interval_ms), unsafe.Sizeof(z.poll_interval_ms)) {
+		if cfg.poll_interval_ms < 0 || (cfg.poll_interval_ms > 0 && cfg.poll_interval_ms < 10) {
+			return out, fail(fn, client.CodeInvalid, "config->poll_interval_ms %d is neither 0 (never) nor at least 10", int32(cfg.poll_interval_ms))
+		}
+		out.PollInterval = time.Duration(cfg.poll_interval_ms) * time.Millisecond
+	}
+	if has(unsafe.Offsetof(z.command_queue), unsafe.Sizeof(z.command_queue)) {
+		if cfg.command_queue < 0 {
+			return out, fail(fn, client.CodeInvalid, "config->command_queue %d is negative (0 means the default)", int32(cfg.command_queue))
+		}
+		out.CommandQueue = int(cfg.command_queue)
+	}
+	if has(unsafe.Offsetof(z.block_size), unsafe.Sizeof(z.block_size)) {
+		b := int(cfg.block_size)
+		if b != 0 && b != -1 && (b < 16 || b > 1024 || b&(b-1) != 0) {
+			return out, fail(fn, client.CodeInvalid, "config->block_size %d is not 0 (default 1024), -1 (off) or a power of two 16..1024", b)
+		}
+		out.BlockSize = b
+	}
 	return out, 0
 }
 
@@ -184,7 +237,7 @@ func enosgo_init(cfg *C.enos_config, haveOut C.int, out *C.uintptr_t) (rc C.int)
 	if err != nil {
 		return failErr(fn, err)
 	}
-	id, ok := clients.add(c)
+	id, ok := clients.add(&entry{c: c, closed: make(chan struct{})})
 	if !ok {
 		c.Close()
 		return fail(fn, client.CodeInternal, "client handles exhausted")
@@ -376,17 +429,25 @@ func enosgo_auth_sign(pk, dk, secret *C.char, lifetime C.int32_t, out *C.char, o
 }
 
 //export enosgo_close
-func enosgo_close(h C.uintptr_t) (rc C.int) {
+func enosgo_close(h C.uintptr_t, inHandler C.int) (rc C.int) {
 	const fn = "enos_close"
 	defer guard(fn, &rc)
 	if h == 0 {
 		return fail(fn, client.CodeInvalid, "client is NULL")
 	}
-	c, ok := clients.remove(uint64(h))
+	e, ok := clients.remove(uint64(h))
 	if !ok {
 		return fail(fn, client.CodeClosed, "client is already closed or not a client")
 	}
-	if err := c.Close(); err != nil && client.CodeOf(err) != client.CodeClosed {
+	close(e.closed)
+	err := e.c.Close()
+	// Outside its own command handler, enos_close returns only once the
+	// handler is not running (it is never called again after Close). Inside
+	// it, waiting would wait for ourselves.
+	if inHandler == 0 {
+		e.c.WaitHandler()
+	}
+	if err != nil && client.CodeOf(err) != client.CodeClosed {
 		return failErr(fn, err)
 	}
 	return 0

@@ -98,6 +98,60 @@ int enos_auth_sign(const char *product_key, const char *device_key, const char *
                             lifetime_s, out, out_size);
 }
 
+/* The client whose command handler runs on this thread (0: none), and
+ * whether the log handler runs on this thread. */
+static __thread uintptr_t in_command_handler;
+static __thread int in_log_handler;
+
+void enosc_call_command(uintptr_t fn, uintptr_t user, uintptr_t handle,
+                        const char *topic, const uint8_t *payload, size_t len) {
+    uintptr_t prev = in_command_handler;
+    in_command_handler = handle;
+    ((enos_command_fn)fn)((void *)user, topic, len > 0 ? payload : NULL, len);
+    in_command_handler = prev;
+}
+
+void enosc_call_log(uintptr_t fn, uintptr_t user, int level, const char *msg) {
+    if (in_log_handler) {
+        return; /* the log handler called into libenos, which logged: never recurse */
+    }
+    in_log_handler = 1;
+    ((enos_log_fn)fn)((void *)user, level, msg);
+    in_log_handler = 0;
+}
+
 int enos_close(enos_client *client) {
-    return enosgo_close(handle_of(client));
+    uintptr_t h = handle_of(client);
+    return enosgo_close(h, h != 0 && in_command_handler == h);
+}
+
+int enos_flush(enos_client *client, int32_t timeout_ms) {
+    return enosgo_flush(handle_of(client), timeout_ms);
+}
+
+int enos_get_stats(enos_client *client, enos_stats *stats) {
+    return enosgo_get_stats(handle_of(client), stats);
+}
+
+int enos_set_command_handler(enos_client *client, enos_command_fn fn, void *user) {
+    uintptr_t h = handle_of(client);
+    return enosgo_set_command_handler(h, (uintptr_t)fn, (uintptr_t)user, h != 0 && in_command_handler == h);
+}
+
+int enos_poll(enos_client *client) {
+    return enosgo_poll(handle_of(client));
+}
+
+int enos_next_command(enos_client *client, int32_t timeout_ms, char *topic, size_t topic_size,
+                      void *payload, size_t payload_size, size_t *payload_len) {
+    return enosgo_next_command(handle_of(client), timeout_ms, topic, topic_size,
+                               payload, payload_size, payload_len);
+}
+
+int enos_reply(enos_client *client, const char *command_topic, const void *payload, size_t len) {
+    return enosgo_reply(handle_of(client), (char *)command_topic, (void *)payload, len);
+}
+
+int enos_set_log_handler(enos_log_fn fn, void *user, int level) {
+    return enosgo_set_log_handler((uintptr_t)fn, (uintptr_t)user, level, in_log_handler);
 }

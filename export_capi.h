@@ -13,4 +13,13 @@
  * an export on the calling C thread, so __thread storage is the caller's. */
 void enosc_set_last_error(const char *msg, size_t len);
 
+/* Trampolines: Go cannot call a C function pointer, so it passes the pointer
+ * (as an integer) here. enosc_call_command marks the calling thread as being
+ * inside the command handler of client `handle` for the duration of the call;
+ * enosc_call_log marks it as inside the log handler (and drops a message
+ * logged from inside the log handler instead of recursing). */
+void enosc_call_command(uintptr_t fn, uintptr_t user, uintptr_t handle,
+                        const char *topic, const uint8_t *payload, size_t len);
+void enosc_call_log(uintptr_t fn, uintptr_t user, int level, const char *msg);
+
 #endif

@@ -37,8 +37,12 @@
  *
  * @section blocking Blocking
  * enos_init(), enos_sign(), enos_auth_sign(), enos_close(), enos_strerror(),
- * enos_version() and enos_last_error() do no network I/O and return at once.
- * enos_authenticate(), enos_report(), enos_publish() and enos_next_sign() may
+ * enos_version(), enos_last_error(), enos_get_stats(), enos_set_command_handler()
+ * and enos_set_log_handler() do no network I/O and return at once (enos_close()
+ * and the two setters may wait for a handler call in progress).
+ * enos_flush() and enos_next_command() wait up to their timeout.
+ * enos_authenticate(), enos_report(), enos_publish(), enos_next_sign(),
+ * enos_poll() and enos_reply() may
  * block on the network, but never longer than the RFC 7252 retransmission
  * window per exchange (MAX_TRANSMIT_WAIT = ack_timeout * 1.5 * (2^(max_retransmit+1) - 1);
  * about 93 s with the defaults), plus one re-authentication when one is needed.
@@ -69,10 +73,10 @@ extern "C" {
 
 /** @name Version of this header; enos_version() returns the library's. */
 /**@{*/
-#define ENOS_VERSION_MAJOR 0
-#define ENOS_VERSION_MINOR 2
+#define ENOS_VERSION_MAJOR 1
+#define ENOS_VERSION_MINOR 0
 #define ENOS_VERSION_PATCH 0
-#define ENOS_VERSION_STRING "0.2.0"
+#define ENOS_VERSION_STRING "1.0.0"
 /**@}*/
 
 /** Opaque client handle. Not a pointer to memory: never dereference or free it. */
@@ -137,8 +141,9 @@ typedef struct enos_config {
     const uint8_t *sign_iv;         /**< 16 bytes; NULL means the ASCII bytes "543yhjy97ae7fyfg" */
     const char    *state_dir;       /**< NULL: nothing persisted; else session and offline queue live here
                                          (one directory per device; created 0700 if missing) */
-    /* Fields added in 0.2.0. A program built against 0.1.0 passes a smaller
-     * struct_size and gets the defaults. */
+    /* Offline queue, commands, block-wise transfer. New fields are only ever
+     * appended: a program built against an older header passes a smaller
+     * struct_size, and the fields it does not know take their defaults. */
     int32_t        queue_max_count;   /**< offline queue bound in reports; 0 means 10000 */
     int64_t        queue_max_bytes;   /**< offline queue bound in bytes on disk; 0 means 16 MiB */
     int32_t        retry_interval_ms; /**< first wait before the offline queue retries (doubles up to 30 s); 0 means 1000 */
@@ -352,7 +357,15 @@ int enos_auth_sign(const char *product_key, const char *device_key, const char *
  *
  * A call blocked on this client in another thread returns ENOS_ERR_CLOSED.
  * The handle is never reused: a second close, or any call after it, returns
- * ENOS_ERR_CLOSED.
+ * ENOS_ERR_CLOSED. With a state_dir, reports still in the offline queue stay
+ * on disk and are delivered by the next client on that directory.
+ *
+ * Command handler: called from outside the handler, enos_close() returns only
+ * once the handler is not running, and it is never called again (its user
+ * data may be freed). Called from inside the client's own handler, it closes
+ * the client without waiting for that call (it is the caller); the handler is
+ * not called again after it returns. Called from inside the handler of
+ * another client, it waits for this client's handler like any outside call.
  *
  * @param[in] client  A client from enos_init().
  *
@@ -361,8 +374,8 @@ int enos_auth_sign(const char *product_key, const char *device_key, const char *
  * @return ENOS_ERR_CLOSED   already closed, or not a client.
  * @return ENOS_ERR_INTERNAL a bug in libenos (the handle is closed anyway).
  *
- * Thread safety: any thread. Blocking: no (waits only for the client's own
- * goroutines to notice, not for the network).
+ * Thread safety: any thread. Blocking: no network I/O; waits for the client's
+ * own goroutines to notice, and for a command handler call in progress.
  */
 int enos_close(enos_client *client);
 
@@ -417,8 +430,8 @@ typedef struct enos_stats {
  * @param[in]     client  A client from enos_init().
  * @param[in,out] stats   struct_size set by the caller; the counters are filled in.
  *
- * @return ENOS_OK, ENOS_ERR_INVALID (NULL argument, struct_size 0 or larger than
- *         this library knows), ENOS_ERR_CLOSED.
+ * @return ENOS_OK, ENOS_ERR_INVALID (NULL argument; struct_size 0, too small to
+ *         hold @c sent, or larger than this library knows), ENOS_ERR_CLOSED.
  * Thread safety: any thread. Blocking: no.
  */
 int enos_get_stats(enos_client *client, enos_stats *stats);
@@ -456,9 +469,13 @@ typedef void (*enos_command_fn)(void *user, const char *topic, const uint8_t *pa
  *
  * @return ENOS_OK, ENOS_ERR_INVALID (@p client NULL), ENOS_ERR_CLOSED.
  *
- * Thread safety: any thread. After enos_close() returns (called from outside
- * the handler), @p fn is not running and is never called again, so @p user may
- * be freed. Blocking: no.
+ * Thread safety: any thread, the handler included (a handler may replace or
+ * remove itself). After enos_close() returns (called from outside the
+ * handler), @p fn is not running and is never called again, so @p user may be
+ * freed. Likewise, removing the handler (@p fn NULL) from outside the handler
+ * returns only once the previous handler is not running. Replacing one handler
+ * by another does not wait: the previous one may still finish its current
+ * call. Blocking: no, except that wait.
  */
 int enos_set_command_handler(enos_client *client, enos_command_fn fn, void *user);
 
@@ -489,7 +506,7 @@ int enos_poll(enos_client *client);
  * @param[out] payload_len   Required: the payload's length (on ENOS_ERR_BUFFER, the length needed).
  *
  * @return ENOS_OK           a command was copied out and removed from the queue.
- * @return ENOS_ERR_TIMEOUT  no command arrived within @p timeout_ms.
+ * @return ENOS_ERR_TIMEOUT  no command arrived within @p timeout_ms (*@p payload_len is 0).
  * @return ENOS_ERR_BUFFER   @p topic_size or @p payload_size too small: the command
  *                           stays queued, *@p payload_len tells the payload size needed,
  *                           enos_last_error() the topic size needed.
@@ -531,10 +548,14 @@ typedef void (*enos_log_fn)(void *user, int level, const char *message);
  *        device secret, signing key or token.
  *
  * @p fn may be called from any thread, including library threads, concurrently
- * with itself; it must not call back into libenos. NULL @p fn or ENOS_LOG_OFF
- * silences libenos (the default).
+ * with itself; it must not call back into libenos (messages logged by such a
+ * call are dropped, and enos_set_log_handler() from inside it is refused).
+ * NULL @p fn or ENOS_LOG_OFF silences libenos (the default). When this returns,
+ * the previous handler is not running and is never called again (its @p user
+ * may be freed). Messages name devices by product and device key only.
  *
- * @return ENOS_OK, or ENOS_ERR_INVALID for a level outside ENOS_LOG_OFF..ENOS_LOG_DEBUG.
+ * @return ENOS_OK, or ENOS_ERR_INVALID for a level outside ENOS_LOG_OFF..ENOS_LOG_DEBUG
+ *         or a call from inside the log handler.
  * Thread safety: any thread. Blocking: no.
  */
 int enos_set_log_handler(enos_log_fn fn, void *user, int level);

@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # Make sure the tools `make test` needs are installed. As root on Debian,
-# installs what is missing (apt-get update first); otherwise says what to install.
-# Needs: Go and gcc (not installed here), g++, cmake/ctest, python3, binutils.
+# installs what is missing in one apt-get run (after apt-get update);
+# otherwise says what to install. Go 1.26+ and gcc must be there already.
 set -euo pipefail
 
-need=()  # Debian packages for missing commands
-check() { command -v "$1" >/dev/null 2>&1 || need+=("$2"); }
-check g++ g++
-check cmake cmake
-check ctest cmake
-check python3 python3
-check readelf binutils
-check nm binutils
-check openssl openssl   # core/sign tests compare with `openssl enc` (they skip without it)
-# Optional: libcoap's command-line client, handy to poke enos-sim by hand.
-optional=()
-command -v coap-client >/dev/null 2>&1 || command -v coap-client-notls >/dev/null 2>&1 || optional+=(libcoap3-bin)
+need=()  # Debian packages whose command or file is missing
+cmd() { command -v "$1" >/dev/null 2>&1 || need+=("$2"); }
+file() { [ -e "$1" ] || need+=("$2"); }
+cmd g++ g++
+cmd cmake cmake
+cmd python3 python3
+cmd readelf binutils
+cmd openssl openssl                       # core/sign tests compare with `openssl enc`
+cmd pkg-config pkg-config                 # install test
+cmd coap-client-notls libcoap3-bin        # enos-sim is checked against libcoap's client
+cmd valgrind valgrind                     # C tests under valgrind
+cmd aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu      # make cross
+cmd arm-linux-gnueabihf-gcc gcc-arm-linux-gnueabihf
+cmd qemu-aarch64 qemu-user                # cross tests run under qemu
+file /usr/include/openssl/evp.h libssl-dev           # benchmarks: the OpenSSL reference
+file /usr/include/coap3/coap.h libcoap3-dev          # benchmarks: the libcoap reference client
 
 for tool in go gcc; do
   if ! command -v "$tool" >/dev/null 2>&1; then
@@ -24,22 +28,14 @@ for tool in go gcc; do
   fi
 done
 
-mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u | sed '/^$/d')
-if [ ${#need[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ]; then
-  exit 0
-fi
+[ ${#need[@]} -eq 0 ] && exit 0
+mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "setup: installing ${need[*]} ${optional[*]}"
+  echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  if [ ${#need[@]} -gt 0 ]; then
-    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  fi
-  if [ ${#optional[@]} -gt 0 ]; then
-    apt-get install -y -qq --no-install-recommends "${optional[@]}" >/dev/null || \
-      echo "setup: optional ${optional[*]} not installed (not needed by the tests)"
-  fi
-elif [ ${#need[@]} -gt 0 ]; then
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+else
   echo "setup: missing tools; install them with: sudo apt-get install ${need[*]}" >&2
   exit 1
 fi

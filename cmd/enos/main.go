@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/libenos/libenos/core/client"
 )
 
 // Exit codes (documented in the top-level help and docs/enos-cli.md).
@@ -29,7 +31,7 @@ const (
 
 // version is the tool's version; release builds set it with
 // -ldflags "-X main.version=...".
-var version = "0.1.0"
+var version = client.Version
 
 // command is one subcommand.
 type command struct {

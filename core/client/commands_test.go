@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -175,5 +176,34 @@ func TestWaitCommandIfKeepsRefusedCommand(t *testing.T) {
 	cmd, err := c.WaitCommandIf(context.Background(), func(Command) error { return nil })
 	if err != nil || string(cmd.Payload) != "cmd0" {
 		t.Fatalf("the refused command was lost: %+v %v", cmd, err)
+	}
+}
+
+func TestCommandsOfSeveralTopicsKeepTheirOrder(t *testing.T) {
+	for _, style := range []string{"inline", "get"} {
+		t.Run(style, func(t *testing.T) {
+			s := startSim(t, sim.Config{CommandStyle: style})
+			c := newClient(t, s.Addr())
+			reboot := "/sys/" + tPK + "/" + tDK + "/thing/service/reboot"
+			for i, topic := range []string{"", "", reboot, ""} {
+				if err := s.QueueCommand(tPK, tDK, topic, []byte(fmt.Sprintf("c%d", i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n, err := c.Poll(context.Background()); err != nil || n != 4 {
+				t.Fatalf("Poll = %d, %v", n, err)
+			}
+			var got []string
+			for {
+				cmd, ok := c.NextCommand()
+				if !ok {
+					break
+				}
+				got = append(got, string(cmd.Payload)+"@"+cmd.Topic[strings.LastIndex(cmd.Topic, "/")+1:])
+			}
+			if fmt.Sprint(got) != "[c0@down_raw c1@down_raw c2@reboot c3@down_raw]" {
+				t.Fatalf("got %v", got)
+			}
+		})
 	}
 }

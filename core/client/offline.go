@@ -226,6 +226,8 @@ func (c *Client) Flush(ctx context.Context) error {
 		c.kickQueue()
 		select {
 		case <-ch:
+		case <-c.life.Done():
+			return errClosed
 		case <-ctx.Done():
 			return &Error{Code: CodeTimeout, Msg: "offline queue not empty when the flush timeout ran out", Err: ctx.Err()}
 		}

@@ -205,3 +205,21 @@ func TestAutoPoll(t *testing.T) {
 		}
 	}
 }
+
+func TestFlushEndsWhenClosed(t *testing.T) {
+	hole := startSim(t, sim.Config{})
+	addr := hole.Addr()
+	hole.Close()
+	c := newClient(t, addr, withState(t.TempDir()), func(c *Config) { c.AckTimeout = 10 * time.Millisecond; c.MaxRetransmit = 1 })
+	wantCode(t, c.Report(context.Background(), []byte("1")), CodeQueued)
+	done := make(chan error, 1)
+	go func() { done <- c.Flush(context.Background()) }()
+	time.Sleep(50 * time.Millisecond)
+	c.Close()
+	select {
+	case err := <-done:
+		wantCode(t, err, CodeClosed)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Flush without a deadline did not end when the client closed")
+	}
+}

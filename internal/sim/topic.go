@@ -86,14 +86,14 @@ func (s *Server) topic(req request) response {
 
 	var resp response
 	if req.code == codes.GET {
+		// In get style a GET of the announced topic fetches the oldest
+		// command (only the oldest, so commands arrive in order). In inline
+		// style commands travel in 2102 only; a GET just polls.
 		resp = response{code: codes.Content, format: message.AppOctets, payload: []byte{}}
-		for i, c := range d.queue {
-			if c.topic == "/topic"+topic {
-				resp.payload = c.payload
-				d.queue = append(d.queue[:i:i], d.queue[i+1:]...)
-				s.count(func(st *Stats) { st.CommandsDelivered++ })
-				break
-			}
+		if s.cfg.CommandStyle == CommandGet && len(d.queue) > 0 && d.queue[0].topic == "/topic"+topic {
+			resp.payload = d.queue[0].payload
+			d.queue = d.queue[1:]
+			s.count(func(st *Stats) { st.CommandsDelivered++ })
 		}
 		s.count(func(st *Stats) { st.Fetches++ })
 	} else {

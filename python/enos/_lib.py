@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from .errors import LibraryError, UnsupportedError
 
 #: The C API this package is written against (include/enos.h ENOS_VERSION_MAJOR/MINOR).
-API_VERSION: Tuple[int, int] = (0, 2)
+API_VERSION: Tuple[int, int] = (1, 0)
 
 # Status codes (include/enos.h).
 ENOS_OK = 0
@@ -51,7 +51,7 @@ def ENOS_SIGN_SIZE(token_len: int) -> int:
 
 
 class EnosConfig(ctypes.Structure):
-    """``enos_config`` (0.2.0 layout)."""
+    """``enos_config`` (1.0 layout)."""
 
     _fields_ = [
         ("struct_size", ctypes.c_uint32),
@@ -65,7 +65,7 @@ class EnosConfig(ctypes.Structure):
         ("sign_mode", ctypes.c_int32),
         ("sign_iv", ctypes.POINTER(ctypes.c_uint8)),
         ("state_dir", ctypes.c_char_p),
-        # 0.2.0
+        # offline queue, commands, block-wise
         ("queue_max_count", ctypes.c_int32),
         ("queue_max_bytes", ctypes.c_int64),
         ("retry_interval_ms", ctypes.c_int32),
@@ -118,7 +118,7 @@ _SIGNATURES: Dict[str, Tuple[Any, List[Any], bool]] = {
     "enos_strerror": (ctypes.c_char_p, [ctypes.c_int], True),
     "enos_last_error": (ctypes.c_char_p, [], True),
     "enos_version": (ctypes.c_char_p, [], True),
-    # 0.2.0: offline queue, statistics, commands, logging
+    # offline queue, statistics, commands, logging
     "enos_flush": (ctypes.c_int, [_client_p, ctypes.c_int32], False),
     "enos_get_stats": (ctypes.c_int, [_client_p, ctypes.POINTER(EnosStats)], False),
     "enos_set_command_handler": (ctypes.c_int, [_client_p, COMMAND_FN, ctypes.c_void_p], False),

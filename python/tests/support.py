@@ -37,7 +37,7 @@ PK, DK, SECRET = "MuGsF6W4", "15bBZlRknc", "sMgTXBUvDNeWGAJWnDcT"
 
 def require(*symbols: str) -> Callable[[Any], Any]:
     """Skip a test (or class) when the loaded library lacks one of ``symbols``
-    (the 0.2.0 exports may not have landed in the library being tested)."""
+    (an older library may lack some exports)."""
     lib = _lib.load()
     missing = [s for s in symbols if not lib.has(s)]
     if missing:

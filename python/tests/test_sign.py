@@ -116,9 +116,9 @@ class LibraryTest(unittest.TestCase):
         return fake
 
     def test_version_check(self):
-        _lib.Library(self._fake(b"0.2.0"), "fake")
-        _lib.Library(self._fake(b"0.3.1"), "fake")  # newer minor: struct_size keeps it compatible
-        for bad in (b"0.1.0", b"1.2.0", b"garbage"):
+        _lib.Library(self._fake(b"1.0.0"), "fake")
+        _lib.Library(self._fake(b"1.3.1"), "fake")  # newer minor: struct_size keeps it compatible
+        for bad in (b"0.9.0", b"2.0.0", b"garbage"):
             with self.assertRaises(enos.LibraryError) as cm:
                 _lib.Library(self._fake(bad), "fake")
             self.assertIn("fake", str(cm.exception))

@@ -52,6 +52,15 @@ static inline double h_now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Needs _POSIX_C_SOURCE >= 199309L (nanosleep) in the including file. */
+static inline void h_sleep_ms(int ms) {
+    struct timespec ts;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
 static inline int h_finish(void) {
     printf("%d passed, %d failed\n", h_passed, h_failed);
     return h_failed == 0 ? 0 : 1;

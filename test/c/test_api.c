@@ -493,6 +493,214 @@ static void test_close_while_blocked(void) {
     }
 }
 
+
+/* ---- offline queue, statistics, commands, logging ---------------------- */
+
+static void noop_command(void *user, const char *topic, const uint8_t *payload, size_t len) {
+    (void)user; (void)topic; (void)payload; (void)len;
+}
+static void noop_log(void *user, int level, const char *msg) {
+    (void)user; (void)level; (void)msg;
+}
+
+static void test_config_v020_fields(void) {
+    enos_config cfg;
+    enos_client *c = NULL;
+    TEST("enos_init queue, command and block fields");
+#define BAD_FIELD(field, value, word) do { \
+        valid_config(&cfg, "127.0.0.1:9"); cfg.field = (value); c = NULL; \
+        CHECK_INVALID(enos_init(&cfg, &c), word); CHECK(c == NULL); \
+    } while (0)
+    BAD_FIELD(queue_max_count, -1, "queue_max_count");
+    BAD_FIELD(queue_max_bytes, -1, "queue_max_bytes");
+    BAD_FIELD(retry_interval_ms, -1, "retry_interval_ms");
+    BAD_FIELD(poll_interval_ms, -1, "poll_interval_ms");
+    BAD_FIELD(poll_interval_ms, 5, "poll_interval_ms");
+    BAD_FIELD(command_queue, -1, "command_queue");
+    BAD_FIELD(block_size, -2, "block_size");
+    BAD_FIELD(block_size, 100, "block_size");
+    BAD_FIELD(block_size, 2048, "block_size");
+    BAD_FIELD(block_size, 8, "block_size");
+#undef BAD_FIELD
+    /* every new field set to a valid value */
+    valid_config(&cfg, "127.0.0.1:9");
+    cfg.queue_max_count = 5;
+    cfg.queue_max_bytes = 4096;
+    cfg.retry_interval_ms = 10;
+    cfg.poll_interval_ms = 10;
+    cfg.command_queue = 1;
+    cfg.block_size = 16;
+    CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+    CHECK_RC(enos_close(c), ENOS_OK);
+    valid_config(&cfg, "127.0.0.1:9");
+    cfg.block_size = -1;
+    CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+    CHECK_RC(enos_close(c), ENOS_OK);
+    /* an older caller whose struct ends at state_dir: garbage beyond is not read */
+    valid_config(&cfg, "127.0.0.1:9");
+    cfg.struct_size = (uint32_t)(offsetof(enos_config, state_dir) + sizeof cfg.state_dir);
+    cfg.queue_max_count = -5;
+    cfg.queue_max_bytes = -5;
+    cfg.poll_interval_ms = 3;
+    cfg.block_size = 77;
+    CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+    CHECK_RC(enos_close(c), ENOS_OK);
+}
+
+static void test_new_functions_bad_args(void) {
+    enos_config cfg;
+    enos_client *c = NULL;
+    enos_stats st = ENOS_STATS_INIT;
+    char topic[64], payload[16];
+    size_t plen = 7;
+    TEST("queue/command/log functions: NULL client");
+    CHECK_INVALID(enos_flush(NULL, 0), "client");
+    CHECK_INVALID(enos_get_stats(NULL, &st), "client");
+    CHECK_INVALID(enos_set_command_handler(NULL, noop_command, NULL), "client");
+    CHECK_INVALID(enos_set_command_handler(NULL, NULL, NULL), "client");
+    CHECK_INVALID(enos_poll(NULL), "client");
+    CHECK_INVALID(enos_next_command(NULL, 0, topic, sizeof topic, payload, sizeof payload, &plen), "client");
+    CHECK_INVALID(enos_reply(NULL, "/sys/a/b/thing/model/down_raw", "x", 1), "client");
+    CHECK(plen == 7);
+
+    TEST("queue/command/log functions: bad arguments on a live client");
+    valid_config(&cfg, "127.0.0.1:9");
+    CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+    CHECK_INVALID(enos_get_stats(c, NULL), "stats");
+    st.struct_size = 0;
+    CHECK_INVALID(enos_get_stats(c, &st), "struct_size");
+    st.struct_size = 4;
+    CHECK_INVALID(enos_get_stats(c, &st), "struct_size");
+    st.struct_size = (uint32_t)sizeof st + 8;
+    CHECK_INVALID(enos_get_stats(c, &st), "struct_size");
+    CHECK_INVALID(enos_next_command(c, 0, NULL, 10, payload, sizeof payload, &plen), "topic");
+    CHECK_INVALID(enos_next_command(c, 0, topic, sizeof topic, payload, sizeof payload, NULL), "payload_len");
+    CHECK_INVALID(enos_next_command(c, 0, topic, sizeof topic, NULL, 5, &plen), "payload");
+    CHECK_INVALID(enos_reply(c, NULL, "x", 1), "command_topic");
+    CHECK_INVALID(enos_reply(c, "", "x", 1), "command_topic");
+    CHECK_INVALID(enos_reply(c, "sys/a/b/thing/model/down_raw", "x", 1), "command_topic");
+    CHECK_INVALID(enos_reply(c, "/sys/a/b/thing/model/down_raw", NULL, 1), "payload");
+    CHECK_INVALID(enos_set_log_handler(noop_log, NULL, -1), "level");
+    CHECK_INVALID(enos_set_log_handler(noop_log, NULL, 5), "level");
+    CHECK_INVALID(enos_set_log_handler(NULL, NULL, 99), "level");
+    CHECK_RC(enos_set_log_handler(NULL, NULL, ENOS_LOG_DEBUG), ENOS_OK);
+    CHECK_RC(enos_set_log_handler(noop_log, NULL, ENOS_LOG_OFF), ENOS_OK);
+    CHECK_RC(enos_set_log_handler(NULL, NULL, ENOS_LOG_OFF), ENOS_OK);
+
+    TEST("queue/command/log functions: valid calls without network");
+    /* no state_dir: no queue, flush is immediate */
+    CHECK_RC(enos_flush(c, 0), ENOS_OK);
+    CHECK_RC(enos_flush(c, -1), ENOS_OK);
+    {
+        enos_stats full = ENOS_STATS_INIT;
+        memset(&full, 0xff, sizeof full);
+        full.struct_size = (uint32_t)sizeof full;
+        CHECK_RC(enos_get_stats(c, &full), ENOS_OK);
+        CHECK(full.struct_size == sizeof full);
+        CHECK(full.sent == 0 && full.failed == 0 && full.auths == 0 && full.queued == 0 &&
+              full.commands == 0 && full.state_errors == 0 && full.queue_dropped == 0);
+        /* an older caller: nothing beyond struct_size is written */
+        memset(&full, CANARY, sizeof full);
+        full.struct_size = (uint32_t)offsetof(enos_stats, auths);
+        CHECK_RC(enos_get_stats(c, &full), ENOS_OK);
+        CHECK(full.sent == 0 && full.failed == 0 && full.retransmissions == 0);
+        CHECK(all_canary((const char *)&full, offsetof(enos_stats, auths), sizeof full));
+    }
+    CHECK_RC(enos_set_command_handler(c, noop_command, NULL), ENOS_OK);
+    CHECK_RC(enos_set_command_handler(c, NULL, NULL), ENOS_OK);
+    CHECK_RC(enos_set_command_handler(c, NULL, NULL), ENOS_OK);
+    {
+        double t0 = h_now();
+        memset(topic, CANARY, sizeof topic);
+        CHECK_ERR_MSG(enos_next_command(c, 0, topic, sizeof topic, payload, sizeof payload, &plen), ENOS_ERR_TIMEOUT, "no command");
+        CHECK(plen == 0);
+        CHECK(all_canary(topic, 0, sizeof topic));
+        CHECK_RC(enos_next_command(c, 100, topic, sizeof topic, NULL, 0, &plen), ENOS_ERR_TIMEOUT);
+        CHECK(h_now() - t0 >= 0.09 && h_now() - t0 < 2.0);
+    }
+    CHECK_RC(enos_close(c), ENOS_OK);
+
+    TEST("queue/command/log functions after close");
+    CHECK_ERR_MSG(enos_flush(c, 0), ENOS_ERR_CLOSED, "closed");
+    st.struct_size = (uint32_t)sizeof st;
+    CHECK_ERR_MSG(enos_get_stats(c, &st), ENOS_ERR_CLOSED, "closed");
+    CHECK_ERR_MSG(enos_set_command_handler(c, noop_command, NULL), ENOS_ERR_CLOSED, "closed");
+    CHECK_ERR_MSG(enos_set_command_handler(c, NULL, NULL), ENOS_ERR_CLOSED, "closed");
+    CHECK_ERR_MSG(enos_poll(c), ENOS_ERR_CLOSED, "closed");
+    CHECK_ERR_MSG(enos_next_command(c, 0, topic, sizeof topic, payload, sizeof payload, &plen), ENOS_ERR_CLOSED, "closed");
+    CHECK_ERR_MSG(enos_reply(c, "/sys/a/b/thing/model/down_raw", "x", 1), ENOS_ERR_CLOSED, "closed");
+}
+
+struct waiter {
+    enos_client *c;
+    int which; /* 0: next_command, 1: flush */
+    int rc;
+    double took;
+};
+
+static void *wait_forever(void *p) {
+    struct waiter *w = (struct waiter *)p;
+    char topic[64];
+    size_t plen;
+    double t0 = h_now();
+    if (w->which == 0) {
+        w->rc = enos_next_command(w->c, -1, topic, sizeof topic, NULL, 0, &plen);
+    } else {
+        w->rc = enos_flush(w->c, -1);
+    }
+    w->took = h_now() - t0;
+    return NULL;
+}
+
+static void test_close_ends_unlimited_waits(void) {
+    enos_config cfg;
+    char server[64], dir[] = "/tmp/enos-test-XXXXXX";
+    struct waiter w[2];
+    pthread_t th[2];
+    enos_client *c = NULL;
+    enos_stats st = ENOS_STATS_INIT;
+    int i, port;
+    TEST("enos_close ends enos_next_command(-1) and enos_flush(-1)");
+    CHECK(mkdtemp(dir) != NULL);
+    port = udp_port(0, NULL);
+    snprintf(server, sizeof server, "127.0.0.1:%d", port);
+    valid_config(&cfg, server);
+    cfg.state_dir = dir;
+    cfg.ack_timeout_ms = 20;
+    cfg.max_retransmit = 1;
+    cfg.retry_interval_ms = 50;
+    CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+    CHECK_RC(enos_report(c, "queued", 6), ENOS_QUEUED);
+    CHECK_RC(enos_get_stats(c, &st), ENOS_OK);
+    CHECK(st.queued == 1 && st.queued_total == 1 && st.queued_bytes > 0);
+    CHECK_ERR_MSG(enos_flush(c, 0), ENOS_ERR_TIMEOUT, "queued");
+    for (i = 0; i < 2; i++) {
+        w[i].c = c;
+        w[i].which = i;
+        w[i].rc = 12345;
+        CHECK(pthread_create(&th[i], NULL, wait_forever, &w[i]) == 0);
+    }
+    h_sleep_ms(300);
+    CHECK_RC(enos_close(c), ENOS_OK);
+    for (i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_RC(w[i].rc, ENOS_ERR_CLOSED);
+        CHECK(w[i].took < 3.0);
+    }
+    /* the queued report stays on disk for the next client on this directory */
+    c = NULL;
+    CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+    st.struct_size = (uint32_t)sizeof st;
+    CHECK_RC(enos_get_stats(c, &st), ENOS_OK);
+    CHECK(st.queued == 1);
+    CHECK_RC(enos_close(c), ENOS_OK);
+    {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        CHECK(system(cmd) == 0);
+    }
+}
+
 int main(void) {
     test_version();
     test_strerror();
@@ -510,5 +718,8 @@ int main(void) {
     test_last_error_thread_local();
     test_unreachable();
     test_close_while_blocked();
+    test_config_v020_fields();
+    test_new_functions_bad_args();
+    test_close_ends_unlimited_waits();
     return h_finish();
 }

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# bench/proposals/measure.sh [PATCH...]: measure proposed core/export changes
+# without touching the tree. Copies the working tree to a temporary directory,
+# applies the patches (default: every bench/proposals/*.patch), runs
+# `go test -race ./core/...` there, builds libenos.so.1 the way the Makefile
+# does, then runs the signing and reporting benchmarks against it
+# (BENCH_LIBDIR) and against build/ (the tree as it is), interleaved.
+#
+#   bench/proposals/measure.sh                               all proposals
+#   bench/proposals/measure.sh bench/proposals/transport_ppoll.patch
+#
+# Needs `make bench-build` first (the C programs are shared: they only link
+# against libenos.so.1, which LD_LIBRARY_PATH swaps).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BUILD=${BUILD:-build}
+ROUNDS=${ROUNDS:-3}
+N=${N:-10000}
+patches=("$@")
+if ((${#patches[@]} == 0)); then patches=(bench/proposals/*.patch); fi
+
+tmp=$(mktemp -d)
+trap 'kill "${SIM_PID:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+tar --exclude=./build --exclude=./.git -cf - . | tar -C "$tmp" -xf -
+for p in "${patches[@]}"; do
+    echo "measure: applying $p" >&2
+    patch -d "$tmp" -p1 -s <"$ROOT/$p"
+done
+(cd "$tmp" && go vet . ./core/... && go test -race -count=1 ./core/... >&2)
+mkdir -p "$tmp/lib"
+(cd "$tmp" && CGO_ENABLED=1 go build -buildmode=c-shared -trimpath \
+    -ldflags "-s -w -extldflags '-Wl,-soname,libenos.so.1 -Wl,--version-script=$tmp/libenos.map'" \
+    -o lib/libenos.so.1 .)
+
+echo "## signing (median ns/op; OpenSSL-fair / enos_sign)"
+for lib in tree patched; do
+    dir=$ROOT/$BUILD
+    [[ $lib == patched ]] && dir=$tmp/lib
+    LD_LIBRARY_PATH=$dir "$BUILD/sign_bench" 15 50000 | grep -E 'ns_|fair_over' | sed "s/^/$lib /"
+done
+
+echo "## reporting ($ROUNDS x $N sequential round trips each, alternating)"
+devs=()
+for i in $(seq 1 $((3 * ROUNDS))); do devs+=(--device "MPK:m$i:secret-m-$i"); done
+"$BUILD/enos-sim" --listen 127.0.0.1:0 --control off --log /dev/null "${devs[@]}" >"$tmp/sim.out" 2>/dev/null &
+SIM_PID=$!
+for _ in $(seq 100); do [[ -s "$tmp/sim.out" ]] && break; sleep 0.05; done
+addr=$(sed -n 's/^listening on //p' "$tmp/sim.out" | head -1)
+for r in $(seq 1 "$ROUNDS"); do
+    a=$((3 * r - 2)) b=$((3 * r - 1)) c=$((3 * r))
+    LD_LIBRARY_PATH=$ROOT/$BUILD "$BUILD/report_enos" "$addr" MPK "m$a" "secret-m-$a" "$N" | grep -E 'per_s|p50|p99|cpu_us' | sed "s/^/r$r tree /"
+    LD_LIBRARY_PATH=$tmp/lib "$BUILD/report_enos" "$addr" MPK "m$b" "secret-m-$b" "$N" | grep -E 'per_s|p50|p99|cpu_us' | sed "s/^/r$r patched /"
+    "$BUILD/report_coap" "${addr%:*}" "${addr##*:}" MPK "m$c" "secret-m-$c" "$N" | grep -E 'per_s|p50|p99|cpu_us' | sed "s/^/r$r libcoap /"
+done

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# bench/run.sh: every libenos benchmark in one run (see BENCHMARKS.md).
+#
+#   bench/run.sh            full run (a few minutes)
+#   bench/run.sh --short    CI mode (< 2 minutes): fewer iterations, shorter periods
+#
+# Expects the programs built by `make bench-build` in $BUILD (default build/).
+# Writes $OUT/results.txt ("key value" lines) and $OUT/summary.md (default OUT=build/bench).
+# BENCH_LIBDIR=dir runs the C programs against dir/libenos.so.1 instead of $BUILD's
+# (LD_LIBRARY_PATH wins over the programs' RUNPATH), e.g. a build with a proposed patch.
+#
+# Benchmarks never pass or fail on their numbers: this script fails only when a
+# program crashes, errs, or a result is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+OUT=${OUT:-$BUILD/bench}
+SHORT=0
+[[ "${1:-}" == "--short" || "${BENCH_SHORT:-0}" == "1" ]] && SHORT=1
+mkdir -p "$OUT"
+RES=$OUT/results.txt
+: >"$RES"
+if [[ -n "${BENCH_LIBDIR:-}" ]]; then
+    export LD_LIBRARY_PATH="$BENCH_LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+
+log() { echo "bench: $*" >&2; }
+put() { echo "$1 $2" >>"$RES"; }
+
+SIM_PID=
+stop_sim() {
+    if [[ -n "$SIM_PID" ]]; then
+        kill "$SIM_PID" 2>/dev/null || true
+        wait "$SIM_PID" 2>/dev/null || true
+        SIM_PID=
+    fi
+}
+trap stop_sim EXIT
+
+# start_sim NAME ARGS...: starts enos-sim on a free port, sets SIM_ADDR.
+start_sim() {
+    local name=$1
+    shift
+    "$BUILD/enos-sim" --listen 127.0.0.1:0 --control off --log /dev/null "$@" \
+        >"$OUT/sim-$name.out" 2>"$OUT/sim-$name.err" &
+    SIM_PID=$!
+    for _ in $(seq 100); do
+        if [[ -s "$OUT/sim-$name.out" ]]; then break; fi
+        sleep 0.05
+    done
+    SIM_ADDR=$(head -1 "$OUT/sim-$name.out" | sed -n 's/^listening on //p')
+    [[ -n "$SIM_ADDR" ]] || { log "enos-sim did not start"; cat "$OUT/sim-$name.err" >&2; exit 1; }
+}
+
+# run_kv PREFIX CMD...: runs CMD, appends its "key value" lines (prefixed) to results.
+run_kv() {
+    local pre=$1
+    shift
+    local out
+    if ! out=$("$@"); then
+        log "FAILED: $*"
+        exit 1
+    fi
+    echo "$out" | sed "s/^/$pre/" >>"$RES"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) exit 1; print a[int((NR+1)/2)]}'; }
+get() { awk -v k="$1" '$1 == k {print $2; f=1} END {if (!f) exit 1}' "$RES" | tail -1; }
+
+# ---------------------------------------------------------------- machine
+put machine_nproc "$(nproc)"
+put machine_cpu "\"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)\""
+put machine_kernel "$(uname -r)"
+put machine_mem_mb "$(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo)"
+put machine_go "$(go env GOVERSION 2>/dev/null || echo unknown)"
+put machine_gcc "$(gcc -dumpfullversion 2>/dev/null || echo unknown)"
+put machine_libcoap "$(pkg-config --modversion libcoap-3-openssl 2>/dev/null || echo unknown)"
+put machine_openssl "$(openssl version 2>/dev/null | awk '{print $2}')"
+put machine_loadavg_start "\"$(cut -d' ' -f1-3 /proc/loadavg)\""
+put bench_short "$SHORT"
+put bench_lib "$(readlink -f "${BENCH_LIBDIR:-$BUILD}/libenos.so.1")"
+put bench_date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+put bench_git "$(git rev-parse --short HEAD 2>/dev/null || echo none)$(git diff --quiet 2>/dev/null || echo +dirty)"
+
+# ---------------------------------------------------------------- 1. signing
+if ((SHORT)); then SIGN_ARGS=(7 20000); GOBENCH=(-benchtime=200ms -count=1); else SIGN_ARGS=(31 100000); GOBENCH=(-benchtime=2s -count=3); fi
+log "signing: enos_sign vs OpenSSL EVP, interleaved (${SIGN_ARGS[*]})"
+run_kv "" "$BUILD/sign_bench" "${SIGN_ARGS[@]}"
+
+log "go benchmarks: core/sign, core/transport, core/client"
+go test -run '^$' -bench . -benchmem "${GOBENCH[@]}" ./core/sign ./core/transport ./core/client >"$OUT/gobench.txt"
+# ns/op and allocs/op per benchmark (median of -count runs)
+for b in $(awk '/^Benchmark/ {sub(/-[0-9]+$/, "", $1); print $1}' "$OUT/gobench.txt" | sort -u); do
+    ns=$(awk -v b="$b" '{n=$1; sub(/-[0-9]+$/, "", n)} n == b {print $3}' "$OUT/gobench.txt" | median)
+    al=$(awk -v b="$b" '{n=$1; sub(/-[0-9]+$/, "", n)} n == b {for (i=1;i<=NF;i++) if ($i == "allocs/op") print $(i-1)}' "$OUT/gobench.txt" | median)
+    put "go_${b#Benchmark}_ns" "$ns"
+    put "go_${b#Benchmark}_allocs" "$al"
+done
+
+# ---------------------------------------------------------------- 2. reporting
+if ((SHORT)); then REP_N=2000; REP_ROUNDS=1; else REP_N=20000; REP_ROUNDS=5; fi
+# One device per run (each run authenticates afresh); each run is its own
+# socket pair and stays far below go-coap's 65,536 MIDs per 247 s.
+devs=()
+for i in $(seq 1 $((2 * REP_ROUNDS))); do devs+=(--device "RepPK:rep$i:secret-rep-$i"); done
+start_sim report "${devs[@]}"
+log "reporting: $REP_ROUNDS x ($REP_N enos_report, $REP_N libcoap) sequential round trips to $SIM_ADDR"
+for r in $(seq 1 "$REP_ROUNDS"); do
+    a=$((2 * r - 1)) b=$((2 * r))
+    # alternate which client goes first
+    if ((r % 2)); then
+        run_kv "r${r}_" "$BUILD/report_enos" "$SIM_ADDR" RepPK "rep$a" "secret-rep-$a" "$REP_N"
+        run_kv "r${r}_" "$BUILD/report_coap" "${SIM_ADDR%:*}" "${SIM_ADDR##*:}" RepPK "rep$b" "secret-rep-$b" "$REP_N"
+    else
+        run_kv "r${r}_" "$BUILD/report_coap" "${SIM_ADDR%:*}" "${SIM_ADDR##*:}" RepPK "rep$b" "secret-rep-$b" "$REP_N"
+        run_kv "r${r}_" "$BUILD/report_enos" "$SIM_ADDR" RepPK "rep$a" "secret-rep-$a" "$REP_N"
+    fi
+done
+stop_sim
+grep -h 'summary:' "$OUT/sim-report.err" | sed 's/^enos-sim: summary: /report_sim_summary "/; s/$/"/' >>"$RES" || true
+for k in msgs_per_s mean_us p50_us p99_us cpu_us_per_msg rss_kb threads; do
+    for c in enos coap; do
+        put "report_${c}_$k" "$(awk -v k="${c}_$k" '{n=$1; sub(/^r[0-9]+_/, "", n)} n == k {print $2}' "$RES" | median)"
+    done
+done
+put report_msgs_per_run "$REP_N"
+put report_runs_each "$REP_ROUNDS"
+put report_ratio_enos_over_coap_msgs_per_s "$(awk -v a="$(get report_enos_msgs_per_s)" -v b="$(get report_coap_msgs_per_s)" 'BEGIN {printf "%.2f", a/b}')"
+
+# ---------------------------------------------------------------- 3. gateway scale
+if ((SHORT)); then SCALES=("1000 1000 3" "10000 5000 2"); else SCALES=("1000 10000 4" "10000 10000 4"); fi
+THREADS=${BENCH_THREADS:-16}
+"$BUILD/scale_bench" gen "$OUT/devices.txt" 10000
+start_sim scale --devices "$OUT/devices.txt"
+for s in "${SCALES[@]}"; do
+    read -r n period rounds <<<"$s"
+    log "gateway: $n clients, every $period ms, $rounds rounds, $THREADS C threads"
+    run_kv "scale${n}_" "$BUILD/scale_bench" run "$SIM_ADDR" "$n" "$period" "$rounds" "$THREADS"
+    sed -i "s/^scale${n}_scale_/scale${n}_/" "$RES"
+done
+stop_sim
+grep -h 'summary:' "$OUT/sim-scale.err" | sed 's/^enos-sim: summary: /scale_sim_summary "/; s/$/"/' >>"$RES" || true
+
+# ---------------------------------------------------------------- 4. footprint
+so=$(readlink -f "${BENCH_LIBDIR:-$BUILD}/libenos.so.1")
+put fp_so_bytes "$(stat -c %s "$so")"
+strip --strip-unneeded -o "$OUT/libenos.stripped.so" "$so"
+put fp_so_stripped_bytes "$(stat -c %s "$OUT/libenos.stripped.so")"
+coap_so=$(ldd "$BUILD/report_coap" | awk '/libcoap|libssl|libcrypto/ {print $3}' | xargs -r readlink -f | xargs -r stat -c %s | awk '{s+=$1} END {print s+0}')
+put fp_libcoap_openssl_bytes "$coap_so"
+start_sim footprint --device FpPK:fp1:secret-fp-1
+log "footprint: one device, process start to first acknowledged report"
+run_kv "" "$BUILD/footprint" "$SIM_ADDR" FpPK fp1 secret-fp-1
+stop_sim
+
+put machine_loadavg_end "\"$(cut -d' ' -f1-3 /proc/loadavg)\""
+
+# ---------------------------------------------------------------- check + summary
+required=(sign_ns_enos_sign sign_ns_openssl_fair sign_ns_openssl_cached go_AppendSign_allocs
+    report_enos_msgs_per_s report_coap_msgs_per_s report_enos_p99_us report_coap_p99_us
+    scale1000_steady_p99_us scale10000_steady_p99_us scale10000_after_init_per_client_bytes
+    scale10000_after_round1_per_client_bytes fp_so_stripped_bytes fp_rss_after_init_kb fp_exec_to_first_ack_ms)
+for k in "${required[@]}"; do
+    v=$(get "$k") || { log "missing result: $k"; exit 1; }
+    [[ -n "$v" ]] || { log "empty result: $k"; exit 1; }
+done
+"${PYTHON:-python3}" bench/summary.py "$RES" >"$OUT/summary.md"
+cat "$OUT/summary.md"
+log "results: $RES, $OUT/summary.md"

@@ -1,0 +1,323 @@
+package main
+
+// Exports for the offline queue (flush, stats), commands (handler,
+// poll, pull, reply) and the process-wide log handler.
+//
+// C function pointers and their user pointers are kept as uintptr values and
+// called through the C trampolines enosc_call_command / enosc_call_log
+// (export_capi.c); no Go lock is held while C runs.
+
+/*
+#include "export_capi.h"
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/libenos/libenos/core/client"
+	"github.com/libenos/libenos/core/logging"
+)
+
+// waitContext turns a timeout_ms argument into a context: 0 is already over,
+// negative has no deadline. The context also ends when the handle is closed.
+func waitContext(e *entry, timeoutMs C.int32_t) (context.Context, context.CancelFunc) {
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if timeoutMs >= 0 {
+		ctx, cancel = context.WithTimeout(context.Background(), time.Duration(timeoutMs)*time.Millisecond)
+	} else {
+		ctx, cancel = context.WithCancel(context.Background())
+	}
+	if timeoutMs != 0 {
+		go func() {
+			select {
+			case <-e.closed:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return ctx, cancel
+}
+
+func isClosed(e *entry) bool {
+	select {
+	case <-e.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+//export enosgo_flush
+func enosgo_flush(h C.uintptr_t, timeoutMs C.int32_t) (rc C.int) {
+	const fn = "enos_flush"
+	defer guard(fn, &rc)
+	e, rc := lookupEntry(fn, h)
+	if e == nil {
+		return rc
+	}
+	ctx, cancel := waitContext(e, timeoutMs)
+	defer cancel()
+	err := e.c.Flush(ctx)
+	switch {
+	case err == nil:
+		return 0
+	case isClosed(e) || client.CodeOf(err) == client.CodeClosed:
+		return fail(fn, client.CodeClosed, "client was closed while waiting for the offline queue")
+	case client.CodeOf(err) == client.CodeTimeout:
+		n := e.c.Stats().Queued
+		return fail(fn, client.CodeTimeout, "%d report(s) still queued after %d ms (they stay queued)", n, int32(timeoutMs))
+	}
+	return failErr(fn, err)
+}
+
+//export enosgo_get_stats
+func enosgo_get_stats(h C.uintptr_t, stats *C.enos_stats) (rc C.int) {
+	const fn = "enos_get_stats"
+	defer guard(fn, &rc)
+	c, rc := lookup(fn, h)
+	if c == nil {
+		return rc
+	}
+	if stats == nil {
+		return fail(fn, client.CodeInvalid, "stats is NULL")
+	}
+	var z C.enos_stats
+	size := uintptr(stats.struct_size)
+	minSize := unsafe.Offsetof(z.sent) + unsafe.Sizeof(z.sent)
+	switch {
+	case size == 0:
+		return fail(fn, client.CodeInvalid, "stats->struct_size is 0; initialize the stats with ENOS_STATS_INIT")
+	case size < minSize:
+		return fail(fn, client.CodeInvalid, "stats->struct_size %d is too small (at least %d)", size, minSize)
+	case size > unsafe.Sizeof(z):
+		return fail(fn, client.CodeInvalid, "stats->struct_size %d is larger than this libenos %s knows (%d): built against a newer header?", size, C.GoString(C.enos_version()), unsafe.Sizeof(z))
+	}
+	st := c.Stats()
+	fields := []struct {
+		off uintptr
+		v   uint64
+	}{
+		{unsafe.Offsetof(z.sent), st.Sent},
+		{unsafe.Offsetof(z.failed), st.Failed},
+		{unsafe.Offsetof(z.retransmissions), st.Retransmissions},
+		{unsafe.Offsetof(z.auths), st.Auths},
+		{unsafe.Offsetof(z.reauths), st.Reauths},
+		{unsafe.Offsetof(z.queued), st.Queued},
+		{unsafe.Offsetof(z.queued_bytes), st.QueuedBytes},
+		{unsafe.Offsetof(z.queued_total), st.QueuedTotal},
+		{unsafe.Offsetof(z.queue_delivered), st.QueueDelivered},
+		{unsafe.Offsetof(z.queue_dropped), st.QueueDropped},
+		{unsafe.Offsetof(z.commands), st.Commands},
+		{unsafe.Offsetof(z.commands_dropped), st.CommandsDropped},
+		{unsafe.Offsetof(z.state_errors), st.StateErrors},
+	}
+	base := unsafe.Pointer(stats)
+	for _, f := range fields {
+		if f.off+unsafe.Sizeof(z.sent) <= size {
+			*(*C.uint64_t)(unsafe.Add(base, f.off)) = C.uint64_t(f.v)
+		}
+	}
+	return 0
+}
+
+// commandHandler returns the Go handler that forwards commands of handle h to
+// the C function fn through the trampoline, which marks the thread as being
+// inside h's handler (enos_close and enos_set_command_handler read it).
+func commandHandler(h uint64, fn, user uintptr) func(client.Command) {
+	return func(cmd client.Command) {
+		topic := make([]byte, len(cmd.Topic)+1)
+		copy(topic, cmd.Topic)
+		var p *C.uint8_t
+		if len(cmd.Payload) > 0 {
+			p = (*C.uint8_t)(unsafe.Pointer(&cmd.Payload[0]))
+		}
+		C.enosc_call_command(C.uintptr_t(fn), C.uintptr_t(user), C.uintptr_t(h),
+			(*C.char)(unsafe.Pointer(&topic[0])), p, C.size_t(len(cmd.Payload)))
+	}
+}
+
+//export enosgo_set_command_handler
+func enosgo_set_command_handler(h, fn, user C.uintptr_t, inHandler C.int) (rc C.int) {
+	const fn_ = "enos_set_command_handler"
+	defer guard(fn_, &rc)
+	c, rc := lookup(fn_, h)
+	if c == nil {
+		return rc
+	}
+	if fn == 0 {
+		c.SetCommandHandler(nil)
+		// Removed from outside the handler: the old handler is not running
+		// when this returns, so its user data may be freed.
+		if inHandler == 0 {
+			c.WaitHandler()
+		}
+		return 0
+	}
+	c.SetCommandHandler(commandHandler(uint64(h), uintptr(fn), uintptr(user)))
+	return 0
+}
+
+//export enosgo_poll
+func enosgo_poll(h C.uintptr_t) (rc C.int) {
+	const fn = "enos_poll"
+	defer guard(fn, &rc)
+	c, rc := lookup(fn, h)
+	if c == nil {
+		return rc
+	}
+	n, err := c.Poll(context.Background())
+	if err != nil {
+		return failErr(fn, err)
+	}
+	return C.int(min(n, math.MaxInt32))
+}
+
+//export enosgo_next_command
+func enosgo_next_command(h C.uintptr_t, timeoutMs C.int32_t, topic *C.char, topicSize C.size_t,
+	payload unsafe.Pointer, payloadSize C.size_t, payloadLen *C.size_t) (rc C.int) {
+	const fn = "enos_next_command"
+	defer guard(fn, &rc)
+	e, rc := lookupEntry(fn, h)
+	if e == nil {
+		return rc
+	}
+	switch {
+	case topic == nil:
+		return fail(fn, client.CodeInvalid, "topic is NULL")
+	case payloadLen == nil:
+		return fail(fn, client.CodeInvalid, "payload_len is NULL")
+	case payload == nil && payloadSize != 0:
+		return fail(fn, client.CodeInvalid, "payload is NULL but payload_size is %d", uint64(payloadSize))
+	}
+	*payloadLen = 0
+	var needTopic, needPayload int
+	errBuffer := errors.New("buffer too small")
+	accept := func(cmd client.Command) error {
+		if uint64(len(cmd.Topic))+1 > uint64(topicSize) || uint64(len(cmd.Payload)) > uint64(payloadSize) {
+			needTopic, needPayload = len(cmd.Topic)+1, len(cmd.Payload)
+			return errBuffer
+		}
+		return nil
+	}
+	ctx, cancel := waitContext(e, timeoutMs)
+	defer cancel()
+	cmd, err := e.c.WaitCommandIf(ctx, accept)
+	switch {
+	case errors.Is(err, errBuffer):
+		*payloadLen = C.size_t(needPayload)
+		return fail(fn, client.CodeBuffer, "the next command needs topic_size >= %d (got %d) and payload_size >= %d (got %d); it stays queued",
+			needTopic, uint64(topicSize), needPayload, uint64(payloadSize))
+	case err != nil && (isClosed(e) || client.CodeOf(err) == client.CodeClosed):
+		return fail(fn, client.CodeClosed, "client is closed")
+	case err != nil && client.CodeOf(err) == client.CodeTimeout:
+		return fail(fn, client.CodeTimeout, "no command within %d ms", int32(timeoutMs))
+	case err != nil:
+		return failErr(fn, err)
+	}
+	dst := unsafe.Slice((*byte)(unsafe.Pointer(topic)), len(cmd.Topic)+1)
+	copy(dst, cmd.Topic)
+	dst[len(cmd.Topic)] = 0
+	if len(cmd.Payload) > 0 {
+		copy(unsafe.Slice((*byte)(payload), len(cmd.Payload)), cmd.Payload)
+	}
+	*payloadLen = C.size_t(len(cmd.Payload))
+	return 0
+}
+
+//export enosgo_reply
+func enosgo_reply(h C.uintptr_t, topic *C.char, payload unsafe.Pointer, n C.size_t) (rc C.int) {
+	const fn = "enos_reply"
+	defer guard(fn, &rc)
+	c, rc := lookup(fn, h)
+	if c == nil {
+		return rc
+	}
+	if topic == nil {
+		return fail(fn, client.CodeInvalid, "command_topic is NULL")
+	}
+	t := C.GoString(topic)
+	switch {
+	case t == "":
+		return fail(fn, client.CodeInvalid, "command_topic is empty")
+	case !strings.HasPrefix(t, "/"):
+		return fail(fn, client.CodeInvalid, "command_topic %q must start with '/' (pass the topic the command came with)", t)
+	}
+	p, rc := goBytes(fn, "payload", payload, n)
+	if rc != 0 {
+		return rc
+	}
+	if _, err := c.Reply(context.Background(), t, p); err != nil {
+		return failErr(fn, err)
+	}
+	return 0
+}
+
+// ---- logging ---------------------------------------------------------------
+
+// logSink is one enos_set_log_handler registration. active counts calls in
+// progress, so that a replacement can wait until the old one is not running.
+type logSink struct {
+	fn, user uintptr
+	active   atomic.Int64
+}
+
+var (
+	logSetMu sync.Mutex // serializes setters only; never held by a log call
+	logCur   atomic.Pointer[logSink]
+)
+
+func logToC(level logging.Level, msg string) {
+	s := logCur.Load()
+	if s == nil {
+		return
+	}
+	s.active.Add(1)
+	defer s.active.Add(-1)
+	if logCur.Load() != s { // replaced meanwhile: the setter may not wait for us
+		return
+	}
+	b := make([]byte, len(msg)+1)
+	copy(b, msg)
+	C.enosc_call_log(C.uintptr_t(s.fn), C.uintptr_t(s.user), C.int(level), (*C.char)(unsafe.Pointer(&b[0])))
+}
+
+//export enosgo_set_log_handler
+func enosgo_set_log_handler(fn, user C.uintptr_t, level C.int, inLog C.int) (rc C.int) {
+	const name = "enos_set_log_handler"
+	defer guard(name, &rc)
+	if level < C.int(logging.Off) || level > C.int(logging.Debug) {
+		return fail(name, client.CodeInvalid, "level %d is outside ENOS_LOG_OFF (0)..ENOS_LOG_DEBUG (4)", int(level))
+	}
+	if inLog != 0 {
+		return fail(name, client.CodeInvalid, "must not be called from inside the log handler")
+	}
+	logSetMu.Lock()
+	defer logSetMu.Unlock()
+	var next *logSink
+	if fn != 0 && level != C.int(logging.Off) {
+		next = &logSink{fn: uintptr(fn), user: uintptr(user)}
+	}
+	old := logCur.Swap(next)
+	if next == nil {
+		logging.SetHandler(nil, logging.Off)
+	} else {
+		logging.SetHandler(logToC, logging.Level(level))
+	}
+	// After this returns, the previous handler is not running and is never called again.
+	if old != nil {
+		for old.active.Load() != 0 {
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	return 0
+}
