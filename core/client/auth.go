@@ -46,6 +46,7 @@ func (c *Client) authenticate(ctx context.Context) error {
 		lastSeen: time.Now(),
 	}
 	c.hadSession = true
+	c.sessGen++
 	c.reserved = 0
 	if c.store != nil {
 		if err := c.saveState(0); err != nil {

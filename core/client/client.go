@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -38,8 +39,9 @@ type Client struct {
 	// Guarded by turn.
 	signer       *sign.Signer
 	sess         session
-	no2101       bool // auto mode saw 4.02 for option 2101: never sign again
-	hadSession   bool // a session existed: the next authentication is a re-authentication
+	no2101       bool   // auto mode saw 4.02 for option 2101: never sign again
+	hadSession   bool   // a session existed: the next authentication is a re-authentication
+	sessGen      uint64 // counts sessions: an exchange is resent only within its session
 	signScratch  []byte
 	pendingFetch string // a lone 2100 announced a command to GET
 
@@ -188,7 +190,7 @@ func (c *Client) Report(ctx context.Context, payload []byte) error {
 	if c.off != nil {
 		return c.reportOffline(ctx, payload)
 	}
-	_, err := c.request(ctx, codes.POST, c.reportPath, payload)
+	_, err := c.request(ctx, codes.POST, c.reportPath, payload, nil)
 	return err
 }
 
@@ -200,7 +202,7 @@ func (c *Client) Publish(ctx context.Context, topic string, payload []byte) (*Re
 	if err != nil {
 		return nil, err
 	}
-	return c.request(ctx, codes.POST, path, payload)
+	return c.request(ctx, codes.POST, path, payload, nil)
 }
 
 // NextSignature consumes the next sequence of the session (authenticating
@@ -246,20 +248,25 @@ func (c *Client) needsAuth() bool {
 
 // request sends one signed request, authenticating first when needed and
 // once more when EnOS answers 4.01; in auto sign mode a 4.02 turns signing off.
-func (c *Client) request(ctx context.Context, method codes.Code, path string, payload []byte) (*Response, error) {
+func (c *Client) request(ctx context.Context, method codes.Code, path string, payload []byte, memo *resend) (*Response, error) {
 	if err := c.acquire(ctx); err != nil {
 		return nil, err
 	}
 	defer c.release()
-	resp, err := c.requestLocked(ctx, method, path, payload)
+	resp, err := c.requestLocked(ctx, method, path, payload, memo)
 	if err == nil {
 		c.fetchCommands(ctx)
 	}
 	return resp, err
 }
 
-// requestLocked is request with the turn held.
-func (c *Client) requestLocked(ctx context.Context, method codes.Code, path string, payload []byte) (*Response, error) {
+// requestLocked is request with the turn held. With a memo, the request is
+// one that may be retried later (a queued report): its exchange is kept in
+// memo, and when memo already holds one from this session that can still be
+// sent as a retransmission, that same message goes out again instead of a new
+// one, so that a server that received it already answers from its
+// deduplication cache instead of recording it twice.
+func (c *Client) requestLocked(ctx context.Context, method codes.Code, path string, payload []byte, memo *resend) (*Response, error) {
 	freshAuth := false
 	for {
 		if c.needsAuth() {
@@ -268,9 +275,12 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 			}
 			freshAuth = true
 		}
-		req := transport.Request{Code: method, Path: path, ContentFormat: -1, Payload: payload}
+		req := transport.Request{Code: method, Path: path, ContentFormat: -1, Payload: payload, Keep: memo != nil}
+		if memo != nil && memo.ex != nil && memo.gen == c.sessGen && c.conn.CanResend(memo.ex) {
+			req.Again = memo.ex
+		}
 		signed := c.sess.signing
-		if signed {
+		if signed && req.Again == nil {
 			seq, err := c.nextSeq()
 			if err != nil {
 				return nil, err
@@ -283,6 +293,17 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 			req.Sign = string(c.signScratch)
 		}
 		tr, err := c.do(ctx, &req)
+		if memo != nil {
+			// Only an unanswered message is worth sending again: an answered
+			// one would get the same (cached) answer.
+			memo.ex, memo.gen = nil, c.sessGen
+			if CodeOf(err) == CodeTimeout {
+				memo.ex = req.Sent
+			}
+		}
+		if req.Again != nil && errors.Is(err, transport.ErrStale) {
+			continue // send it as a new message after all
+		}
 		if err != nil {
 			c.logf(logging.Debug, "%v %s: %v", method, path, err)
 			return nil, err

@@ -84,7 +84,7 @@ func (c *Client) Poll(ctx context.Context) (int, error) {
 	total := 0
 	for i := 0; i < maxFetches; i++ {
 		before := c.stats.commands.Load()
-		if _, err := c.requestLocked(ctx, codes.GET, c.downPath, nil); err != nil {
+		if _, err := c.requestLocked(ctx, codes.GET, c.downPath, nil, nil); err != nil {
 			return total, err
 		}
 		c.fetchCommands(ctx)
@@ -140,7 +140,7 @@ func (c *Client) fetchCommands(ctx context.Context) {
 		if _, err := topicPath(path); err != nil {
 			return // not a path we can ask for: ignore the announcement
 		}
-		if _, err := c.requestLocked(ctx, codes.GET, path, nil); err != nil {
+		if _, err := c.requestLocked(ctx, codes.GET, path, nil, nil); err != nil {
 			return // the command stays queued at EnOS and is announced again
 		}
 	}

@@ -71,6 +71,8 @@ func transportError(ctx context.Context, path string, err error) error {
 		return &Error{Code: CodeTimeout, Msg: "no answer to " + path + " within the retransmission window"}
 	case errors.Is(err, transport.ErrTooBig):
 		return &Error{Code: CodeInvalid, Msg: "request to " + path + " is too large", Err: err}
+	case errors.Is(err, transport.ErrStale):
+		return &Error{Code: CodeInternal, Msg: "cannot resend " + path, Err: err}
 	case errors.Is(err, transport.ErrBlock2):
 		return &Error{Code: CodeRejected, Msg: "EnOS answered " + path + " block-wise (Block2), which libenos does not support", Err: err}
 	case errors.Is(err, transport.ErrBlockwise):

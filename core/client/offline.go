@@ -10,6 +10,7 @@ import (
 
 	"github.com/libenos/libenos/core/logging"
 	"github.com/libenos/libenos/core/queue"
+	"github.com/libenos/libenos/core/transport"
 )
 
 // Offline queue defaults (Config.QueueMaxCount, QueueMaxBytes, RetryInterval).
@@ -29,7 +30,14 @@ type offline struct {
 	changed chan struct{} // closed and replaced whenever the queue shrinks or the worker stops
 	wake    chan struct{} // cap 1: retry now (Flush, new report)
 
-	delivered, dropped, queuedTotal uint64 // guarded by mu
+	delivered, dropped, queuedTotal uint64  // guarded by mu
+	head                            *resend // the last exchange of the queue's oldest report; guarded by mu
+}
+
+// resend remembers the last exchange of a report that may be sent again.
+type resend struct {
+	ex  *transport.Exchange
+	gen uint64 // Client.sessGen when it was sent
 }
 
 func (c *Client) openQueue() error {
@@ -72,16 +80,17 @@ func (c *Client) reportOffline(ctx context.Context, payload []byte) error {
 		return errClosed
 	}
 	if n, _ := c.off.q.Len(); n > 0 {
-		if err := c.enqueue(payload); err != nil {
+		if err := c.enqueue(payload, nil); err != nil {
 			return err
 		}
 		return &Error{Code: CodeQueued, Msg: "queued behind earlier undelivered reports"}
 	}
-	_, err := c.request(ctx, codes.POST, c.reportPath, payload)
+	memo := &resend{}
+	_, err := c.request(ctx, codes.POST, c.reportPath, payload, memo)
 	if err == nil || !retryable(err) {
 		return err
 	}
-	if qerr := c.enqueue(payload); qerr != nil {
+	if qerr := c.enqueue(payload, memo); qerr != nil {
 		var e *Error
 		errors.As(qerr, &e)
 		return &Error{Code: e.Code, Msg: e.Msg + " (delivery failed: " + err.Error() + ")", Err: e.Err}
@@ -89,8 +98,20 @@ func (c *Client) reportOffline(ctx context.Context, payload []byte) error {
 	return &Error{Code: CodeQueued, Msg: "queued for later delivery: " + err.Error()}
 }
 
-func (c *Client) enqueue(payload []byte) error {
-	err := c.off.q.Append(queue.Item{Topic: c.reportPath, Payload: payload})
+// enqueue appends a report; memo, if any, is its last exchange, which the
+// worker resends first if the report becomes the head of the queue.
+func (c *Client) enqueue(payload []byte, memo *resend) error {
+	o := c.off
+	o.mu.Lock()
+	empty := false
+	if n, _ := o.q.Len(); n == 0 {
+		empty = true
+	}
+	err := o.q.Append(queue.Item{Topic: c.reportPath, Payload: payload})
+	if err == nil && empty {
+		o.head = memo
+	}
+	o.mu.Unlock()
 	switch {
 	case errors.Is(err, queue.ErrFull):
 		return &Error{Code: CodeFull, Msg: "offline queue is full; report not accepted"}
@@ -149,7 +170,13 @@ func (c *Client) runQueue() {
 			backoff = min(2*backoff, maxRetryInterval)
 			continue
 		}
-		_, err = c.request(c.life, codes.POST, it.Topic, it.Payload)
+		o.mu.Lock()
+		if o.head == nil {
+			o.head = &resend{}
+		}
+		memo := o.head
+		o.mu.Unlock()
+		_, err = c.request(c.life, codes.POST, it.Topic, it.Payload, memo)
 		switch {
 		case err == nil:
 			backoff = c.cfg.RetryInterval
@@ -175,6 +202,9 @@ func (c *Client) runQueue() {
 
 func (c *Client) popQueue(dropped bool) {
 	o := c.off
+	o.mu.Lock()
+	o.head = nil
+	o.mu.Unlock()
 	if err := o.q.Pop(); err != nil {
 		c.logf(logging.Error, "cannot advance the offline queue: %v", err)
 	}

@@ -223,3 +223,35 @@ func TestFlushEndsWhenClosed(t *testing.T) {
 		t.Fatal("Flush without a deadline did not end when the client closed")
 	}
 }
+
+// TestRetriedReportsAreNotDoubled: when an answer is lost, the server has
+// recorded the report but the client times out and queues it. Retries of a
+// queued report resend the same CoAP message, which the server answers from
+// its deduplication cache, so each report is recorded once.
+func TestRetriedReportsAreNotDoubled(t *testing.T) {
+	s := startSim(t, sim.Config{Seed: 5, DropResponses: 0.5})
+	c := newClient(t, s.Addr(), withState(t.TempDir()), func(c *Config) { c.AckTimeout = 20 * time.Millisecond; c.MaxRetransmit = -1 })
+	const n = 30
+	for i := 0; i < n; i++ {
+		if code := CodeOf(c.Report(context.Background(), []byte(fmt.Sprint(i)))); code != CodeOK && code != CodeQueued {
+			t.Fatalf("report %d: code %d", i, code)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := payloads(s.Records())
+	if len(got) != n {
+		t.Fatalf("%d records for %d reports: %v", len(got), n, got)
+	}
+	for i, p := range got {
+		if p != fmt.Sprint(i) {
+			t.Fatalf("out of order: %v", got)
+		}
+	}
+	if st := c.Stats(); st.QueuedTotal == 0 {
+		t.Errorf("nothing was queued: the test did not test anything (%+v)", st)
+	}
+}

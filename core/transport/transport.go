@@ -102,6 +102,27 @@ type Request struct {
 	ContentFormat int    // -1: no Content-Format option
 	Payload       []byte // at most MaxPayload bytes
 	Sign          string // option 2101, on every block; "" sends none
+
+	// Again, when set, makes Do send that earlier exchange again instead of
+	// encoding this request: the same datagram, Message ID and token, which a
+	// server answers from its deduplication cache if it saw the message
+	// before. Do returns ErrStale when Again can no longer be sent as a
+	// retransmission (see Conn.CanResend).
+	Again *Exchange
+	// Keep asks Do to set Sent to the exchange it sent (single-datagram
+	// requests only; nil for block-wise transfers), whatever the outcome.
+	Keep bool
+	Sent *Exchange
+}
+
+// Exchange is one sent single-datagram CON message, kept so that it can be
+// sent again later as a retransmission of the same message.
+type Exchange struct {
+	mid      uint16
+	token    [8]byte
+	datagram []byte
+	first    time.Time
+	sock     *net.UDPConn // deduplication is per endpoint: only this socket may resend it
 }
 
 // Response is the answer to a Request; every slice is owned by the caller.
@@ -132,6 +153,8 @@ var (
 	// alone must not pass for the whole response.
 	ErrBlock2 = errors.New("response is block-wise (Block2), which is not supported")
 	// ErrBlockSize: Params.BlockSize is not 0, -1 or a power of two in 16..1024.
+	// ErrStale: Request.Again can no longer be sent as a retransmission.
+	ErrStale     = errors.New("earlier exchange is too old, or its socket is gone")
 	ErrBlockSize = errors.New("block size must be 0, -1 or a power of two from 16 to 1024")
 )
 
@@ -261,6 +284,19 @@ func (c *Conn) Do(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a := req.Again; a != nil {
+		if !c.canResend(a, s) {
+			return nil, ErrStale
+		}
+		req.Sent = a
+		c.retransmissions.Add(1) // its first datagram here is a retransmission too
+		resp, sent, err := c.exchange(ctx, s, a.datagram, a.mid, a.token[:], c.deadline(ctx, time.Now(), 1))
+		if err != nil {
+			return nil, err
+		}
+		resp.Retransmissions = sent
+		return resp, nil
+	}
 	var token [8]byte
 	binary.LittleEndian.PutUint64(token[:], c.rnd.Uint64())
 	if bs < 0 || len(req.Payload) <= bs {
@@ -268,6 +304,9 @@ func (c *Conn) Do(ctx context.Context, req *Request) (*Response, error) {
 		n, err := c.encode(req, req.Payload, mid, token[:], nil)
 		if err == nil {
 			c.mid = mid
+			if req.Keep {
+				req.Sent = &Exchange{mid: mid, token: token, datagram: append([]byte(nil), c.sendBuf[:n]...), first: time.Now(), sock: s}
+			}
 			resp, sent, err := c.exchange(ctx, s, c.sendBuf[:n], mid, token[:], c.deadline(ctx, time.Now(), 1))
 			if err != nil {
 				return nil, err
@@ -281,6 +320,24 @@ func (c *Conn) Do(ctx context.Context, req *Request) (*Response, error) {
 		// Path and Sign leave too little room: fall back to smaller blocks.
 	}
 	return c.doBlock1(ctx, s, req, token[:], bs)
+}
+
+// exchangeLifetime is RFC 7252's EXCHANGE_LIFETIME: how long a server keeps
+// recognising a Message ID as a duplicate (with the default parameters).
+const exchangeLifetime = 247 * time.Second
+
+// CanResend says whether e can still be sent again as a retransmission: from
+// the same socket, and soon enough that the server's deduplication still
+// knows the Message ID after a full window of retransmissions.
+func (c *Conn) CanResend(e *Exchange) bool {
+	c.smu.Lock()
+	s := c.sock
+	c.smu.Unlock()
+	return c.canResend(e, s)
+}
+
+func (c *Conn) canResend(e *Exchange, s *net.UDPConn) bool {
+	return e != nil && s != nil && e.sock == s && time.Since(e.first)+c.params.Window() < exchangeLifetime
 }
 
 // deadline is the end of n exchanges started at start, or ctx's deadline if earlier.

@@ -315,3 +315,42 @@ func TestTooBig(t *testing.T) {
 		t.Fatalf("err = %v, want ErrTooBig", err)
 	}
 }
+
+func TestAgainResendsTheSameMessage(t *testing.T) {
+	srv := newFakeServer(t, func(n int, m *message.Message) [][]byte {
+		if n < fast.MaxRetransmit+1 {
+			return nil // the first exchange times out
+		}
+		return [][]byte{ack(t, m, codes.Changed, "late")}
+	})
+	c := New(srv.addr(), fast)
+	defer c.Close()
+	req := &Request{Code: codes.POST, Path: "/a", ContentFormat: -1, Sign: "S1", Keep: true}
+	if _, err := c.Do(context.Background(), req); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v", err)
+	}
+	if req.Sent == nil || !c.CanResend(req.Sent) {
+		t.Fatal("no reusable exchange kept")
+	}
+	before := len(srv.datagrams())
+	again := &Request{Again: req.Sent}
+	r, err := c.Do(context.Background(), again)
+	if err != nil || string(r.Payload) != "late" || r.Retransmissions != 1 {
+		t.Fatalf("resend: %+v %v", r, err)
+	}
+	d := srv.datagrams()
+	if string(d[before]) != string(d[0]) {
+		t.Fatal("the resent datagram differs from the original")
+	}
+	// Without Keep nothing is kept; a stale exchange is refused.
+	plain := &Request{Code: codes.POST, Path: "/a", ContentFormat: -1}
+	c.Do(context.Background(), plain)
+	if plain.Sent != nil {
+		t.Error("Sent set without Keep")
+	}
+	old := *req.Sent
+	old.first = time.Now().Add(-exchangeLifetime)
+	if _, err := c.Do(context.Background(), &Request{Again: &old}); !errors.Is(err, ErrStale) {
+		t.Errorf("stale exchange: %v", err)
+	}
+}
