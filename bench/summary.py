@@ -60,7 +60,9 @@ def main():
         w(f"| {name} | {r[f'report_{c}_msgs_per_s']} | {r[f'report_{c}_mean_us']} | {r[f'report_{c}_p50_us']} | "
           f"{r[f'report_{c}_p99_us']} | {r[f'report_{c}_cpu_us_per_msg']} | {r[f'report_{c}_rss_kb']} | {r[f'report_{c}_threads']} |")
     ratio = f(r, "report_ratio_enos_over_coap_msgs_per_s")
-    w(f"\nRatio libenos / libcoap msgs/s: {ratio:.2f}; goal at least as fast: {goal(ratio >= 1.0)}. "
+    w(f"\nRatio libenos / libcoap msgs/s: {ratio:.2f} (medians; paired per round, median: {r.get('report_ratio_paired_median', '?')}); "
+      f"client CPU per message {f(r, 'report_enos_cpu_us_per_msg') / f(r, 'report_coap_cpu_us_per_msg'):.2f}x libcoap's; "
+      f"goal at least as fast: {goal(ratio >= 1.0)}. "
       f"Simulator: {r.get('report_sim_summary', '?')}.\n")
 
     w("#### Gateway scale (one C process, one enos_client per device)\n")

@@ -35,6 +35,8 @@ static void on_command(void *user, const char *topic, const uint8_t *payload, si
     size_t i;
     int rc;
 
+    /* One line, written under the stream lock: the main thread prints too. */
+    flockfile(stdout);
     printf("command %s (%lu bytes): ", topic, (unsigned long)len);
     for (i = 0; i < len; i++) {
         int ch = payload[i];
@@ -45,6 +47,7 @@ static void on_command(void *user, const char *topic, const uint8_t *payload, si
         }
     }
     putchar('\n');
+    funlockfile(stdout);
 
     rc = enos_reply(d->client, topic, d->reply, strlen(d->reply));
     if (rc == ENOS_OK) {

@@ -21,9 +21,8 @@ CROSS_CC_arm64 ?= aarch64-linux-gnu-gcc
 CROSS_CC_armv7 ?= arm-linux-gnueabihf-gcc
 CROSS_GOENV_arm64 := GOOS=linux GOARCH=arm64
 CROSS_GOENV_armv7 := GOOS=linux GOARCH=arm GOARM=7
-# The flags of test/c/run.sh (tests) and of the Makefile's examples. The ARM
-# compilers' -Wformat-truncation heuristics differ from x86-64's: a warning, not an error.
-CROSS_TEST_CFLAGS    ?= -O1 -g -Wall -Wextra -Werror -Wpedantic -std=c11 -Wno-error=format-truncation
+# The flags of test/c/run.sh (tests) and of the Makefile's examples.
+CROSS_TEST_CFLAGS    ?= -O1 -g -Wall -Wextra -Werror -Wpedantic -std=c11
 CROSS_EXAMPLE_CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=c99
 CROSS_TESTS    ?= $(notdir $(basename $(wildcard test/c/test_*.c)))
 CROSS_EXAMPLES ?= $(notdir $(basename $(wildcard c_examples/*.c)))

@@ -41,15 +41,32 @@ for lib in tree patched; do
 done
 
 echo "## reporting ($ROUNDS x $N sequential round trips each, alternating)"
-devs=()
-for i in $(seq 1 $((3 * ROUNDS))); do devs+=(--device "MPK:m$i:secret-m-$i"); done
-"$BUILD/enos-sim" --listen 127.0.0.1:0 --control off --log /dev/null "${devs[@]}" >"$tmp/sim.out" 2>/dev/null &
-SIM_PID=$!
-for _ in $(seq 100); do [[ -s "$tmp/sim.out" ]] && break; sleep 0.05; done
-addr=$(sed -n 's/^listening on //p' "$tmp/sim.out" | head -1)
+# a fresh simulator for every run (it slows down as accepted messages pile up)
+one() { # NAME LIBDIR CMD...
+    local name=$1 dir=$2
+    shift 2
+    "$ROOT/$BUILD/enos-sim" --listen 127.0.0.1:0 --control off --log /dev/null --device MPK:m1:secret-m-1 >"$tmp/sim.out" 2>/dev/null &
+    SIM_PID=$!
+    for _ in $(seq 100); do [[ -s "$tmp/sim.out" ]] && break; sleep 0.05; done
+    addr=$(sed -n 's/^listening on //p' "$tmp/sim.out" | head -1)
+    : >"$tmp/sim.out"
+    if [[ $name == libcoap ]]; then
+        "$BUILD/report_coap" "${addr%:*}" "${addr##*:}" MPK m1 secret-m-1 "$N"
+    else
+        LD_LIBRARY_PATH=$dir "$BUILD/report_enos" "$addr" MPK m1 secret-m-1 "$N"
+    fi | grep -E 'per_s|p50|p99|cpu_us' | sed "s/^/r$r $name /"
+    kill "$SIM_PID"
+    wait "$SIM_PID" 2>/dev/null || true
+}
 for r in $(seq 1 "$ROUNDS"); do
-    a=$((3 * r - 2)) b=$((3 * r - 1)) c=$((3 * r))
-    LD_LIBRARY_PATH=$ROOT/$BUILD "$BUILD/report_enos" "$addr" MPK "m$a" "secret-m-$a" "$N" | grep -E 'per_s|p50|p99|cpu_us' | sed "s/^/r$r tree /"
-    LD_LIBRARY_PATH=$tmp/lib "$BUILD/report_enos" "$addr" MPK "m$b" "secret-m-$b" "$N" | grep -E 'per_s|p50|p99|cpu_us' | sed "s/^/r$r patched /"
-    "$BUILD/report_coap" "${addr%:*}" "${addr##*:}" MPK "m$c" "secret-m-$c" "$N" | grep -E 'per_s|p50|p99|cpu_us' | sed "s/^/r$r libcoap /"
+    order=(tree patched libcoap)
+    ((r % 3 == 2)) && order=(patched libcoap tree)
+    ((r % 3 == 0)) && order=(libcoap tree patched)
+    for name in "${order[@]}"; do
+        case $name in
+        tree) one tree "$ROOT/$BUILD" ;;
+        patched) one patched "$tmp/lib" ;;
+        libcoap) one libcoap "" ;;
+        esac
+    done
 done

@@ -206,7 +206,7 @@ static void on_command(void *user, const char *topic, const uint8_t *payload, si
     }
     if (r->reply && i < MAXCMD) {
         char ack[160];
-        snprintf(ack, sizeof ack, "ack:%s", r->payload[i]);
+        snprintf(ack, sizeof ack, "ack:%.127s", r->payload[i]);
         r->reply_rc[i] = enos_reply(r->client, topic, ack, strlen(ack));
     }
     if (r->close_at == i + 1) {
@@ -300,7 +300,7 @@ static void test_handler(const struct sim *s) {
     for (i = 0; i < 5; i++) {
         char ack[160];
         CHECK_RC(r.reply_rc[i], ENOS_OK);
-        snprintf(ack, sizeof ack, "ack:%s", want[i]);
+        snprintf(ack, sizeof ack, "ack:%.95s", want[i]);
         snprintf(replytopic, sizeof replytopic, "%s_reply", topics[i]);
         CHECK(count_records(s, replytopic, ack) == 1);
     }

@@ -97,11 +97,14 @@ consumer_cmake() {
   # No user/system package registries, no system prefixes: only the tree under test.
   local iso=(-DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF
              -DCMAKE_FIND_USE_CMAKE_SYSTEM_PATH=OFF -DCMAKE_C_COMPILER="$CC")
-  if cmake -S "$root/test/install/consumer" -B "$b" -DCMAKE_PREFIX_PATH="$prefix" "${iso[@]}" >"$tmp/cmake.log" 2>&1; then
+  local major=${version%%.*}
+  local same="$major.0" next="$((major + 1)).0"
+  if cmake -S "$root/test/install/consumer" -B "$b" -DCMAKE_PREFIX_PATH="$prefix" "${iso[@]}" -DENOS_WANT="$same" \
+       >"$tmp/cmake.log" 2>&1; then
     local dir
     dir=$(sed -n 's/^enos_DIR:PATH=//p' "$b/CMakeCache.txt")
     case $dir in
-      "$prefix"/*) ok "$label: find_package(enos 0.1) found $dir" ;;
+      "$prefix"/*) ok "$label: find_package(enos $same) found $dir" ;;
       *) fail "$label: find_package(enos) found '$dir', not under $prefix" ;;
     esac
   else
@@ -118,13 +121,13 @@ consumer_cmake() {
   else
     fail "$label: cmake --build"; sed 's/^/    /' "$tmp/cmake.log"
   fi
-  # The version file: 1.0 is another major version and must be refused.
-  if cmake -S "$root/test/install/consumer" -B "$b-v1" -DCMAKE_PREFIX_PATH="$prefix" "${iso[@]}" -DENOS_WANT=1.0 \
+  # The version file: the next major version is another API and must be refused.
+  if cmake -S "$root/test/install/consumer" -B "$b-v1" -DCMAKE_PREFIX_PATH="$prefix" "${iso[@]}" -DENOS_WANT="$next" \
        >"$tmp/cmake.log" 2>&1; then
-    fail "$label: find_package(enos 1.0) accepted $version"
+    fail "$label: find_package(enos $next) accepted $version"
   elif grep -q 'that is compatible' "$tmp/cmake.log" && grep -q "version: $version" "$tmp/cmake.log"; then
-    ok "$label: find_package(enos 1.0) refuses $version"
+    ok "$label: find_package(enos $next) refuses $version"
   else
-    fail "$label: find_package(enos 1.0) failed for another reason"; sed 's/^/    /' "$tmp/cmake.log"
+    fail "$label: find_package(enos $next) failed for another reason"; sed 's/^/    /' "$tmp/cmake.log"
   fi
 }

@@ -28,14 +28,17 @@ else
   fail "make install"; cat "$tmp/install.log"; echo "$passed passed, $failed failed"; exit 1
 fi
 L=$dest/usr/local/lib
-want_files="/usr/local/include/enos.h
+want_files=$(LC_ALL=C sort <<FILES
+/usr/local/include/enos.h
 /usr/local/lib/cmake/enos/enosConfig.cmake
 /usr/local/lib/cmake/enos/enosConfigVersion.cmake
 /usr/local/lib/libenos.a
 /usr/local/lib/libenos.so
 /usr/local/lib/libenos.so.$version
 /usr/local/lib/libenos.so.1
-/usr/local/lib/pkgconfig/enos.pc"
+/usr/local/lib/pkgconfig/enos.pc
+FILES
+)
 got_files=$(cd "$dest" && find . ! -type d | sed 's/^\.//' | LC_ALL=C sort)
 if [ "$got_files" = "$want_files" ]; then ok "installed files"; else fail "installed files:"; diff <(echo "$want_files") <(echo "$got_files") | sed 's/^/    /' || true; fi
 check "libenos.so.1 -> libenos.so.$version" test "$(readlink "$L/libenos.so.1")" = "libenos.so.$version"

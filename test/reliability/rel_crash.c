@@ -201,7 +201,6 @@ int main(int argc, char **argv) {
     int rounds, r;
     unsigned seed;
     const char *extra[] = {"--device", V_PK ":" V_DK ":" V_SECRET, NULL};
-    static const char *kinds[] = {"running", "paused", "draining"};
     rel_sim sim;
     rel_sim_stats_t before, after, fin;
     char state[REL_PATH], acks[REL_PATH];
@@ -228,6 +227,7 @@ int main(int argc, char **argv) {
         int kind = r < 3 ? r : rand() % 3;
         long lines0 = count_lines(acks), lines_at_kill, ok_acks = 0, queued_acks = 0, i, missing = 0, dups = 0;
         long run_ms = 0, pause_ms = 0, after_ms = 0;
+        char when[160];
         int status = 0, paused = 0;
         double t0;
         pid_t pid, rpid;
@@ -304,12 +304,19 @@ int main(int argc, char **argv) {
                 }
             }
         }
-        printf("crash round %d: killed while %s (after %ld ms running%s%ld ms paused%s%ld ms); before the kill "
-               "the reporter was told ENOS_OK %ld times and ENOS_QUEUED %ld times; after restart: sim auths %ld -> %ld, "
-               "rejections %ld; acknowledged ids missing from the log: %ld of %ld; payloads recorded twice so far: %ld; "
-               "seq_not_increasing=%ld\n",
-               r, kinds[kind], run_ms, ", ", pause_ms, ", then resumed for ", after_ms, ok_acks, queued_acks,
-               before.auths, after.auths, after.rejections, missing, a.n, dups - total_dups, seq_bad);
+        if (kind == 0) {
+            snprintf(when, sizeof when, "running (%ld ms into the run)", run_ms);
+        } else if (kind == 1) {
+            snprintf(when, sizeof when, "the sim was paused (%ld ms into a pause, after %ld ms running)", pause_ms,
+                     run_ms);
+        } else {
+            snprintf(when, sizeof when, "draining (%ld ms after a %ld ms pause ended)", after_ms, pause_ms);
+        }
+        printf("crash round %d: killed while %s; the killed process had been told ENOS_OK %ld times, ENOS_QUEUED "
+               "%ld times; after restart: sim auths %ld -> %ld, rejections %ld; acknowledged ids missing from the "
+               "log: %ld of %ld (all rounds); payloads recorded twice in this round: %ld; seq_not_increasing=%ld\n",
+               r, when, ok_acks, queued_acks, before.auths, after.auths, after.rejections, missing, a.n,
+               dups - total_dups, seq_bad);
         total_dups = dups;
         total_ok_acks += ok_acks;
         total_queued_acks += queued_acks;

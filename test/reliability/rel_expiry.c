@@ -112,6 +112,8 @@ int main(int argc, char **argv) {
     CHECK(ss.expirations == sessions - 1);
     CHECK(ss.rejections == sessions - 1);
     CHECK(ss.reports == count);
+    /* every retransmission followed a dropped request or shows up as a duplicate (see rel_loss.c) */
+    CHECK(ok != count || st.retransmissions == (uint64_t)(ss.dropped_requests + ss.duplicates));
     free(seen);
     free(recs);
     return h_finish();
