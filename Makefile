@@ -1,5 +1,5 @@
 # libenos build.
-#   make        library (shared + static), C examples, enos-sim  -> build/
+#   make        library (shared + static), C examples, enos-sim, enos (CLI)  -> build/
 #   make test   every test layer (installs missing Debian packages when root)
 #   make demo   enos-sim on a free port + c_examples/report against it
 #   make clean
@@ -31,10 +31,10 @@ RPATH := -Wl,-rpath,'$$ORIGIN'
 
 EXAMPLES := $(BUILD)/report $(BUILD)/report-static $(BUILD)/commands
 
-.PHONY: all lib static examples sim asan-lib test go-test c-test python-test reliability-test valgrind-test fuzz-test cmake-test setup demo clean
+.PHONY: all lib static examples sim cli asan-lib test go-test c-test python-test reliability-test valgrind-test fuzz-test cmake-test setup demo clean
 .DELETE_ON_ERROR:
 
-all: lib static examples sim
+all: lib static examples sim cli
 
 lib: $(BUILD)/libenos.so
 static: $(BUILD)/libenos.a
@@ -65,6 +65,12 @@ $(BUILD)/commands: c_examples/commands.c include/enos.h $(BUILD)/libenos.so
 # The same example linked statically against the c-archive.
 $(BUILD)/report-static: c_examples/report.c include/enos.h $(BUILD)/libenos.a
 	$(CC) $(CFLAGS_EX) -std=c99 -Iinclude -o $@ $< $(BUILD)/libenos.a -lpthread -lresolv
+
+# enos: the operator's command-line tool (docs/enos-cli.md).
+cli: $(BUILD)/enos
+$(BUILD)/enos: $(shell find cmd/enos core -name '*.go' -not -name '*_test.go') go.mod go.sum
+	@mkdir -p $(BUILD)
+	$(GO) build $(GOFLAGS_REL) -o $@ ./cmd/enos
 
 # enos-sim: the local EnOS stand-in that the tests and the demo talk to.
 sim: $(BUILD)/enos-sim
