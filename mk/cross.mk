@@ -47,7 +47,7 @@ $(CROSS_DIR)/$(1)/$(SONAME): $(CROSS_DIR)/$(1)/libenos.so.$(VERSION)
 $(CROSS_DIR)/$(1)/libenos.so: $(CROSS_DIR)/$(1)/$(SONAME)
 	ln -sf $(SONAME) $$@
 
-$(CROSS_DIR)/$(1)/test_%: test/c/test_%.c test/c/harness.h include/enos.h $(CROSS_DIR)/$(1)/libenos.so
+$(CROSS_DIR)/$(1)/test_%: test/c/test_%.c test/c/harness.h test/c/simlog.h include/enos.h $(CROSS_DIR)/$(1)/libenos.so
 	$(CROSS_CC_$(1)) $(CROSS_TEST_CFLAGS) -Iinclude -Itest/c -o $$@ $$< -L$(CROSS_DIR)/$(1) -lenos -pthread $$(CROSS_RPATH)
 $(addprefix $(CROSS_DIR)/$(1)/,$(CROSS_EXAMPLES)): $(CROSS_DIR)/$(1)/%: c_examples/%.c include/enos.h $(CROSS_DIR)/$(1)/libenos.so
 	$(CROSS_CC_$(1)) $(CROSS_EXAMPLE_CFLAGS) -Iinclude -o $$@ $$< -L$(CROSS_DIR)/$(1) -lenos -pthread $$(CROSS_RPATH)

@@ -86,11 +86,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, serveUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseArgs(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "enos-sim: unexpected argument %q (see --help)\n", fs.Arg(0))
@@ -232,11 +229,8 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, commandUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseArgs(fs, args); !ok {
+		return code
 	}
 	pk, dk, err := parseTo(*to)
 	if err != nil {
@@ -276,11 +270,8 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 
 func runStats(args []string, stdout, stderr io.Writer) int {
 	fs, ctl, timeout := controlFlags("stats", stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseArgs(fs, args); !ok {
+		return code
 	}
 	resp, err := sim.SendControl(*ctl, sim.ControlRequest{Op: "stats"}, *timeout)
 	if err != nil {
@@ -295,11 +286,8 @@ func runStats(args []string, stdout, stderr io.Writer) int {
 func runEndSession(args []string, stdout, stderr io.Writer) int {
 	fs, ctl, timeout := controlFlags("end-session", stderr)
 	to := fs.String("to", "", "target device as `PK/DK` (required)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseArgs(fs, args); !ok {
+		return code
 	}
 	pk, dk, err := parseTo(*to)
 	if err != nil {
@@ -312,4 +300,16 @@ func runEndSession(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "session of %s/%s ended\n", pk, dk)
 	return 0
+}
+
+// parseArgs parses a subcommand's flags; when it fails it returns the exit
+// code: 0 after --help, 2 for a usage error (the flag package printed why).
+func parseArgs(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, false
+		}
+		return 2, false
+	}
+	return 0, true
 }

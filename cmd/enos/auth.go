@@ -57,11 +57,7 @@ func authenticate(ctx context.Context, c *client.Client) (sessionInfo, error) {
 }
 
 func runAuth(parent context.Context, e *env, showToken bool) error {
-	cfg, err := e.clientConfig()
-	if err != nil {
-		return err
-	}
-	c, err := e.newClient(cfg)
+	c, err := e.openClient()
 	if err != nil {
 		return err
 	}

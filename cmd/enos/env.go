@@ -438,6 +438,15 @@ func (e *env) clientConfig() (client.Config, error) {
 }
 
 // newClient builds a client from cfg and logs its settings with -v.
+// openClient is newClient with the configuration of the flags and environment.
+func (e *env) openClient() (*client.Client, error) {
+	cfg, err := e.clientConfig()
+	if err != nil {
+		return nil, err
+	}
+	return e.newClient(cfg)
+}
+
 func (e *env) newClient(cfg client.Config) (*client.Client, error) {
 	c, err := client.New(cfg)
 	if err != nil {

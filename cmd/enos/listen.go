@@ -87,14 +87,11 @@ type listenStats struct {
 }
 
 func runListen(parent context.Context, e *env, o *listenOpts) error {
-	cfg, err := e.clientConfig()
+	c, err := e.openClient()
 	if err != nil {
 		return err
 	}
-	c, err := e.newClient(cfg)
-	if err != nil {
-		return err
-	}
+	cfg := c.Config()
 	defer c.Close()
 	ctx, cancel := e.withTimeout(parent)
 	defer cancel()

@@ -116,14 +116,11 @@ func expandTopic(t, pk, dk string) string {
 }
 
 func runReport(parent context.Context, e *env, payload []byte, topic string, count int, interval time.Duration) error {
-	cfg, err := e.clientConfig()
+	c, err := e.openClient()
 	if err != nil {
 		return err
 	}
-	c, err := e.newClient(cfg)
-	if err != nil {
-		return err
-	}
+	cfg := c.Config()
 	defer c.Close()
 	defer e.logStats(c)
 	defer e.warnUnhandled(c)

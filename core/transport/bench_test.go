@@ -15,16 +15,17 @@ import (
 // cost stays out of the client's allocation count.
 func ackResponder(b *testing.B) string {
 	b.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	lc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
+	pc := lc.(*net.UDPConn) // the AddrPort calls do not allocate
 	b.Cleanup(func() { pc.Close() })
 	go func() {
 		buf := make([]byte, 2048)
 		out := make([]byte, 4+8)
 		for {
-			n, addr, err := pc.ReadFrom(buf)
+			n, addr, err := pc.ReadFromUDPAddrPort(buf)
 			if err != nil {
 				return
 			}
@@ -40,7 +41,7 @@ func ackResponder(b *testing.B) string {
 			out[1] = byte(codes.Changed)
 			out[2], out[3] = buf[2], buf[3]
 			copy(out[4:], buf[4:4+tkl])
-			pc.WriteTo(out, addr)
+			pc.WriteToUDPAddrPort(out, addr)
 		}
 	}()
 	return pc.LocalAddr().String()

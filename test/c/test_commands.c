@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "harness.h"
+#include "simlog.h"
 
 #define MAXCMD 16
 
@@ -26,48 +27,6 @@ static const char *pk, *dk, *secret, *dk2, *secret2;
 static char run_id[24];
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static void b64(const unsigned char *in, size_t n, char *out) {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t i;
-    for (i = 0; i + 2 < n; i += 3) {
-        *out++ = tab[in[i] >> 2];
-        *out++ = tab[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
-        *out++ = tab[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
-        *out++ = tab[in[i + 2] & 63];
-    }
-    if (n - i == 1) {
-        *out++ = tab[in[i] >> 2];
-        *out++ = tab[(in[i] & 3) << 4];
-        *out++ = '=';
-        *out++ = '=';
-    } else if (n - i == 2) {
-        *out++ = tab[in[i] >> 2];
-        *out++ = tab[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
-        *out++ = tab[(in[i + 1] & 15) << 2];
-        *out++ = '=';
-    }
-    *out = '\0';
-}
-
-static char *read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-    if (f == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = (char *)malloc((size_t)n + 1);
-    if (buf != NULL) {
-        n = (long)fread(buf, 1, (size_t)n, f);
-        buf[n] = '\0';
-    }
-    fclose(f);
-    return buf;
-}
 
 /* Queues a command for device (pk, d) through the simulator's control channel
  * (one JSON line each way over loopback TCP). topic NULL: the default. */

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <unistd.h>
 #include "harness.h"
+#include "simlog.h"
 
 #define CANARY 0xA5
 
@@ -17,48 +18,6 @@ static int expire_after;
 static char run_id[64]; /* makes payloads unique to this run */
 
 /* ---- the simulator's JSON-lines log ---------------------------------- */
-
-static void b64(const unsigned char *in, size_t n, char *out) {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t i;
-    for (i = 0; i + 2 < n; i += 3) {
-        *out++ = tab[in[i] >> 2];
-        *out++ = tab[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
-        *out++ = tab[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
-        *out++ = tab[in[i + 2] & 63];
-    }
-    if (n - i == 1) {
-        *out++ = tab[in[i] >> 2];
-        *out++ = tab[(in[i] & 3) << 4];
-        *out++ = '=';
-        *out++ = '=';
-    } else if (n - i == 2) {
-        *out++ = tab[in[i] >> 2];
-        *out++ = tab[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
-        *out++ = tab[(in[i + 1] & 15) << 2];
-        *out++ = '=';
-    }
-    *out = '\0';
-}
-
-static char *read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-    if (f == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = (char *)malloc((size_t)n + 1);
-    if (buf != NULL) {
-        n = (long)fread(buf, 1, (size_t)n, f);
-        buf[n] = '\0';
-    }
-    fclose(f);
-    return buf;
-}
 
 /* Finds the record whose payload is p[0..n) at or after *pos; returns its
  * sequence (or -1 if absent) and its topic in topic (if not NULL), and moves
