@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -34,6 +35,10 @@ type entry struct {
 	c      *client.Client
 	closed chan struct{}
 }
+
+// fromC is the context of every blocking export: each runs on the calling C
+// thread, which it has to itself for the duration of the call.
+var fromC = client.OnDedicatedThread(context.Background())
 
 var clients = newHandleTable[*entry]()
 
@@ -254,7 +259,7 @@ func enosgo_authenticate(h C.uintptr_t) (rc C.int) {
 	if c == nil {
 		return rc
 	}
-	if err := c.Authenticate(context.Background()); err != nil {
+	if err := c.Authenticate(fromC); err != nil {
 		return failErr(fn, err)
 	}
 	return 0
@@ -272,7 +277,7 @@ func enosgo_report(h C.uintptr_t, payload unsafe.Pointer, n C.size_t) (rc C.int)
 	if rc != 0 {
 		return rc
 	}
-	if err := c.Report(context.Background(), p); err != nil {
+	if err := c.Report(fromC, p); err != nil {
 		return failErr(fn, err)
 	}
 	return 0
@@ -310,7 +315,7 @@ func enosgo_publish(h C.uintptr_t, topic *C.char, payload unsafe.Pointer, n C.si
 	if replyLen != nil {
 		*replyLen = 0
 	}
-	resp, err := c.Publish(context.Background(), t, p)
+	resp, err := c.Publish(fromC, t, p)
 	if resp != nil {
 		if coapCode != nil {
 			*coapCode = C.int(resp.Code)
@@ -343,7 +348,7 @@ func enosgo_next_sign(h C.uintptr_t, out *C.char, outSize C.size_t, sequence *C.
 		return fail(fn, client.CodeBuffer, "out_size is 0")
 	}
 	room := int(min(uint64(outSize)-1, math.MaxInt32))
-	s, err := c.NextSignature(context.Background(), room)
+	s, err := c.NextSignature(fromC, room)
 	if err != nil {
 		return failErr(fn, err)
 	}
@@ -358,7 +363,7 @@ func enosgo_next_sign(h C.uintptr_t, out *C.char, outSize C.size_t, sequence *C.
 }
 
 //export enosgo_sign
-func enosgo_sign(secret, token *C.char, sequence C.uint32_t, iv *C.uint8_t, out *C.char, outSize C.size_t) (rc C.int) {
+func enosgo_sign(secret *C.char, secretLen C.size_t, token *C.char, tokenLen C.size_t, sequence C.uint32_t, iv *C.uint8_t, out *C.char, outSize C.size_t) (rc C.int) {
 	const fn = "enos_sign"
 	defer guard(fn, &rc)
 	switch {
@@ -369,30 +374,55 @@ func enosgo_sign(secret, token *C.char, sequence C.uint32_t, iv *C.uint8_t, out 
 	case out == nil:
 		return fail(fn, client.CodeInvalid, "out is NULL")
 	}
-	sec, tok := C.GoString(secret), C.GoString(token)
+	// Views of the C strings, valid for this call only: no copy, no allocation.
+	sec := unsafe.String((*byte)(unsafe.Pointer(secret)), int(secretLen))
+	tok := unsafe.String((*byte)(unsafe.Pointer(token)), int(tokenLen))
 	if sec == "" {
 		return fail(fn, client.CodeInvalid, "device_secret is empty")
 	}
 	if sequence < 1 || sequence > sign.MaxSequence {
 		return fail(fn, client.CodeInvalid, "sequence %d is out of range 1..2147483647", uint32(sequence))
 	}
-	var ivb []byte
+	ivb := sign.DefaultIV
 	if iv != nil {
-		ivb = C.GoBytes(unsafe.Pointer(iv), 16)
+		ivb = *(*[16]byte)(unsafe.Pointer(iv))
 	}
-	if need := sign.SignLen(len(tok), uint32(sequence)) + 1; uint64(outSize) < uint64(need) {
+	need := sign.SignLen(len(tok), uint32(sequence)) + 1
+	if uint64(outSize) < uint64(need) {
 		return fail(fn, client.CodeBuffer, "out_size %d is too small: need %d bytes (ENOS_SIGN_SIZE(%d) = %d always suffices)",
 			uint64(outSize), need, len(tok), sign.MaxSignLen(len(tok))+1)
 	}
-	s, err := sign.NewSigner(sec, ivb)
+	e, _ := signCache.Get().(*signEntry)
+	if e == nil || e.iv != ivb || e.secret != sec {
+		s, err := sign.NewSigner(sec, ivb[:])
+		if err != nil {
+			return fail(fn, client.CodeInvalid, "%v", err)
+		}
+		e = &signEntry{secret: strings.Clone(sec), iv: ivb, s: s, buf: make([]byte, 0, 256)}
+	}
+	v, err := e.s.AppendSign(e.buf[:0], tok, uint32(sequence))
 	if err != nil {
 		return fail(fn, client.CodeInvalid, "%v", err)
 	}
-	v, err := s.Sign(tok, uint32(sequence))
-	if err != nil {
-		return fail(fn, client.CodeInvalid, "%v", err)
-	}
-	return writeString(fn, out, outSize, v)
+	e.buf = v
+	dst := unsafe.Slice((*byte)(unsafe.Pointer(out)), len(v)+1)
+	copy(dst, v)
+	dst[len(v)] = 0
+	signCache.Put(e)
+	return 0
+}
+
+// signCache keeps recently used Signers for enos_sign, keyed by secret and IV:
+// repeated calls for one device skip SHA-256 of the secret and the AES key
+// expansion. sync.Pool is per-P and lock-free, so concurrent callers do not
+// contend; the GC may empty it, which costs one recomputation.
+var signCache sync.Pool
+
+type signEntry struct {
+	secret string
+	iv     [16]byte
+	s      *sign.Signer
+	buf    []byte
 }
 
 //export enosgo_auth_sign

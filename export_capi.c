@@ -89,7 +89,9 @@ int enos_next_sign(enos_client *client, char *out, size_t out_size, uint32_t *se
 
 int enos_sign(const char *device_secret, const char *token, uint32_t sequence, const uint8_t *iv,
               char *out, size_t out_size) {
-    return enosgo_sign((char *)device_secret, (char *)token, sequence, (uint8_t *)iv, out, out_size);
+    /* Lengths measured here: a C strlen is ~2 ns, a C.strlen from Go is a whole cgo call. */
+    return enosgo_sign((char *)device_secret, device_secret ? strlen(device_secret) : 0,
+                       (char *)token, token ? strlen(token) : 0, sequence, (uint8_t *)iv, out, out_size);
 }
 
 int enos_auth_sign(const char *product_key, const char *device_key, const char *device_secret,

@@ -175,7 +175,7 @@ func enosgo_poll(h C.uintptr_t) (rc C.int) {
 	if c == nil {
 		return rc
 	}
-	n, err := c.Poll(context.Background())
+	n, err := c.Poll(fromC)
 	if err != nil {
 		return failErr(fn, err)
 	}
@@ -256,7 +256,7 @@ func enosgo_reply(h C.uintptr_t, topic *C.char, payload unsafe.Pointer, n C.size
 	if rc != 0 {
 		return rc
 	}
-	if _, err := c.Reply(context.Background(), t, p); err != nil {
+	if _, err := c.Reply(fromC, t, p); err != nil {
 		return failErr(fn, err)
 	}
 	return 0

@@ -44,8 +44,9 @@ start_sim() {
     "$BUILD/enos-sim" --listen 127.0.0.1:0 --control off --log /dev/null "$@" \
         >"$OUT/sim-$name.out" 2>"$OUT/sim-$name.err" &
     SIM_PID=$!
-    for _ in $(seq 100); do
-        if [[ -s "$OUT/sim-$name.out" ]]; then break; fi
+    for _ in $(seq 600); do # up to 30 s: a busy CI machine can be slow
+        if grep -q '^listening on ' "$OUT/sim-$name.out" 2>/dev/null; then break; fi
+        if ! kill -0 "$SIM_PID" 2>/dev/null; then break; fi
         sleep 0.05
     done
     SIM_ADDR=$(head -1 "$OUT/sim-$name.out" | sed -n 's/^listening on //p')

@@ -47,7 +47,7 @@ one() { # NAME LIBDIR CMD...
     shift 2
     "$ROOT/$BUILD/enos-sim" --listen 127.0.0.1:0 --control off --log /dev/null --device MPK:m1:secret-m-1 >"$tmp/sim.out" 2>/dev/null &
     SIM_PID=$!
-    for _ in $(seq 100); do [[ -s "$tmp/sim.out" ]] && break; sleep 0.05; done
+    for _ in $(seq 600); do grep -q "^listening on " "$tmp/sim.out" && break; sleep 0.05; done
     addr=$(sed -n 's/^listening on //p' "$tmp/sim.out" | head -1)
     : >"$tmp/sim.out"
     if [[ $name == libcoap ]]; then

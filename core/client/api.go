@@ -8,6 +8,7 @@
 package client
 
 import (
+	"context"
 	"time"
 
 	"github.com/libenos/libenos/core/transport"
@@ -84,4 +85,12 @@ type SessionInfo struct {
 	Token         string
 	Signing       bool   // requests carry option 2101
 	Sequence      uint32 // last sequence used (0: none yet)
+}
+
+// OnDedicatedThread marks ctx for callers that have an OS thread of their own,
+// as every call from C has: waiting for an answer then starts with a short
+// blocking wait on that thread instead of a hand-off between threads
+// (see transport.OnDedicatedThread).
+func OnDedicatedThread(ctx context.Context) context.Context {
+	return transport.OnDedicatedThread(ctx)
 }

@@ -309,7 +309,9 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 			return nil, err
 		}
 		resp := &Response{Code: uint8(tr.Code), Payload: tr.Payload}
-		c.logf(logging.Debug, "%v %s: sequence %d, %s, %d retransmissions", method, path, c.sess.seq, CodeString(resp.Code), tr.Retransmissions)
+		if logging.Enabled(logging.Debug) { // guard here: boxing the arguments allocates even when logf returns at once
+			c.logf(logging.Debug, "%v %s: sequence %d, %s, %d retransmissions", method, path, c.sess.seq, CodeString(resp.Code), tr.Retransmissions)
+		}
 		c.sess.lastSeen = time.Now()
 		c.lastActive.Store(c.sess.lastSeen.UnixNano())
 		c.touchState()

@@ -459,6 +459,28 @@ func (c *Conn) exchange(ctx context.Context, s *net.UDPConn, datagram []byte, mi
 	}
 }
 
+// spinWait is how long await may block in ppoll(2) on a dedicated thread
+// before it waits in Go's netpoller (and so how late a Close may be noticed).
+const spinWait = 2 * time.Millisecond
+
+type dedicatedKey struct{}
+
+// OnDedicatedThread marks ctx as belonging to a caller whose goroutine has an
+// OS thread of its own, as every call from C through cgo does. Waiting for an
+// answer then starts with a short blocking ppoll(2) on that thread: parking a
+// goroutine locked to its thread in the netpoller costs a hand-off between
+// two OS threads (futex wake-ups, context switches) per exchange, which
+// dominated the CPU cost of a report from C (BENCHMARKS.md). Go callers with
+// many goroutines should not use it: each waiting exchange would hold a thread.
+func OnDedicatedThread(ctx context.Context) context.Context {
+	return context.WithValue(ctx, dedicatedKey{}, true)
+}
+
+func onDedicatedThread(ctx context.Context) bool {
+	v, _ := ctx.Value(dedicatedKey{}).(bool)
+	return v
+}
+
 // await reads datagrams until the response to (mid, token) arrives or until
 // the deadline; it returns (nil, nil) on the deadline.
 func (c *Conn) await(ctx context.Context, s *net.UDPConn, deadline time.Time, mid uint16, token []byte, acked *bool) (*Response, error) {
@@ -476,10 +498,16 @@ func (c *Conn) await(ctx context.Context, s *net.UDPConn, deadline time.Time, mi
 				wake = t
 			}
 		}
-		if err := s.SetReadDeadline(wake); err != nil {
-			return nil, c.ioError(s, err)
+		n, err, ok := 0, error(nil), false
+		if onDedicatedThread(ctx) {
+			n, err, ok = c.pollRead(s, wake)
 		}
-		n, err := s.Read(c.recvBuf)
+		if !ok {
+			if err := s.SetReadDeadline(wake); err != nil {
+				return nil, c.ioError(s, err)
+			}
+			n, err = s.Read(c.recvBuf)
+		}
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				if !time.Now().Before(deadline) {

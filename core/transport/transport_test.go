@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"testing"
@@ -352,5 +353,42 @@ func TestAgainResendsTheSameMessage(t *testing.T) {
 	old.first = time.Now().Add(-exchangeLifetime)
 	if _, err := c.Do(context.Background(), &Request{Again: &old}); !errors.Is(err, ErrStale) {
 		t.Errorf("stale exchange: %v", err)
+	}
+}
+
+// TestDedicatedThreadWait: callers from C wait with ppoll on their thread; the
+// fast path and the netpoller path must mix on one Conn (the offline worker
+// and the poller are goroutines), and ICMP errors and slow answers still work.
+func TestDedicatedThreadWait(t *testing.T) {
+	ded := OnDedicatedThread(context.Background())
+	srv := newFakeServer(t, func(n int, m *message.Message) [][]byte {
+		switch n {
+		case 1: // answered after the 2 ms ppoll gave up: the netpoller takes over
+			time.Sleep(20 * time.Millisecond)
+		case 3: // lost: a retransmission follows
+			return nil
+		}
+		return [][]byte{ack(t, m, codes.Changed, fmt.Sprint(n))}
+	})
+	c := New(srv.addr(), fast)
+	defer c.Close()
+	for i, ctx := range []context.Context{ded, ded, context.Background(), ded} {
+		r, err := c.Do(ctx, &Request{Code: codes.POST, Path: "/a", ContentFormat: -1})
+		if err != nil {
+			t.Fatalf("exchange %d: %v", i, err)
+		}
+		_ = r
+	}
+	if c.Retransmissions() != 1 {
+		t.Errorf("retransmissions %d, want 1", c.Retransmissions())
+	}
+	pc, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	addr := pc.LocalAddr().String()
+	pc.Close()
+	c2 := New(addr, Params{AckTimeout: time.Second, MaxRetransmit: 2})
+	defer c2.Close()
+	var ne *NetError
+	if _, err := c2.Do(ded, &Request{Code: codes.POST, Path: "/a", ContentFormat: -1}); !errors.As(err, &ne) {
+		t.Fatalf("ICMP on the fast path: %v", err)
 	}
 }
