@@ -103,13 +103,13 @@ func (c *Client) reportOffline(ctx context.Context, payload []byte) error {
 func (c *Client) enqueue(payload []byte, memo *resend) error {
 	o := c.off
 	o.mu.Lock()
-	empty := false
-	if n, _ := o.q.Len(); n == 0 {
-		empty = true
-	}
+	n, _ := o.q.Len()
 	err := o.q.Append(queue.Item{Topic: c.reportPath, Payload: payload})
-	if err == nil && empty {
-		o.head = memo
+	if err == nil {
+		o.queuedTotal++
+		if n == 0 {
+			o.head = memo
+		}
 	}
 	o.mu.Unlock()
 	switch {
@@ -118,9 +118,6 @@ func (c *Client) enqueue(payload []byte, memo *resend) error {
 	case err != nil:
 		return &Error{Code: CodeState, Msg: "cannot write the offline queue", Err: err}
 	}
-	c.off.mu.Lock()
-	c.off.queuedTotal++
-	c.off.mu.Unlock()
 	c.kickQueue()
 	return nil
 }
