@@ -78,10 +78,15 @@ func BenchmarkReport(b *testing.B) {
 // BenchmarkReportLockedThread runs the same loop on a goroutine locked to its
 // OS thread, as every call from C does (a cgo callback is locked to the
 // calling C thread).
-func BenchmarkReportLockedThread(b *testing.B) {
+func BenchmarkReportLockedThread(b *testing.B) { benchLocked(b, context.Background()) }
+
+// BenchmarkReportFromC is how a call from C runs: a goroutine locked to its
+// thread, with the context the export layer passes (OnDedicatedThread).
+func BenchmarkReportFromC(b *testing.B) { benchLocked(b, OnDedicatedThread(context.Background())) }
+
+func benchLocked(b *testing.B, ctx context.Context) {
 	c := benchClient(b)
 	p := make([]byte, 16)
-	ctx := context.Background()
 	done := make(chan struct{})
 	b.ReportAllocs()
 	b.ResetTimer()
