@@ -29,18 +29,11 @@ import (
 
 func main() {}
 
-// entry is what a handle stands for: the client, and a channel closed by
-// enos_close so that waits the core does not end on close (flush) end too.
-type entry struct {
-	c      *client.Client
-	closed chan struct{}
-}
-
 // fromC is the context of every blocking export: each runs on the calling C
 // thread, which it has to itself for the duration of the call.
 var fromC = client.OnDedicatedThread(context.Background())
 
-var clients = newHandleTable[*entry]()
+var clients = newHandleTable[*client.Client]()
 
 // setLastError stores fn + ": " + msg as the calling thread's last error.
 // An export runs on the calling C thread, so the C __thread buffer is the caller's.
@@ -81,22 +74,14 @@ func guard(fn string, rc *C.int) {
 }
 
 func lookup(fn string, h C.uintptr_t) (*client.Client, C.int) {
-	e, rc := lookupEntry(fn, h)
-	if e == nil {
-		return nil, rc
-	}
-	return e.c, rc
-}
-
-func lookupEntry(fn string, h C.uintptr_t) (*entry, C.int) {
 	if h == 0 {
 		return nil, fail(fn, client.CodeInvalid, "client is NULL")
 	}
-	e, ok := clients.get(uint64(h))
+	c, ok := clients.get(uint64(h))
 	if !ok {
 		return nil, fail(fn, client.CodeClosed, "client is closed or not a client")
 	}
-	return e, C.int(client.CodeOK)
+	return c, C.int(client.CodeOK)
 }
 
 // goBytes copies n bytes at p; p may be NULL only when n is 0.
@@ -242,7 +227,7 @@ func enosgo_init(cfg *C.enos_config, haveOut C.int, out *C.uintptr_t) (rc C.int)
 	if err != nil {
 		return failErr(fn, err)
 	}
-	id, ok := clients.add(&entry{c: c, closed: make(chan struct{})})
+	id, ok := clients.add(c)
 	if !ok {
 		c.Close()
 		return fail(fn, client.CodeInternal, "client handles exhausted")
@@ -465,17 +450,16 @@ func enosgo_close(h C.uintptr_t, inHandler C.int) (rc C.int) {
 	if h == 0 {
 		return fail(fn, client.CodeInvalid, "client is NULL")
 	}
-	e, ok := clients.remove(uint64(h))
+	c, ok := clients.remove(uint64(h))
 	if !ok {
 		return fail(fn, client.CodeClosed, "client is already closed or not a client")
 	}
-	close(e.closed)
-	err := e.c.Close()
+	err := c.Close()
 	// Outside its own command handler, enos_close returns only once the
 	// handler is not running (it is never called again after Close). Inside
 	// it, waiting would wait for ourselves.
 	if inHandler == 0 {
-		e.c.WaitHandler()
+		c.WaitHandler()
 	}
 	if err != nil && client.CodeOf(err) != client.CodeClosed {
 		return failErr(fn, err)

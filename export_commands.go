@@ -27,54 +27,33 @@ import (
 )
 
 // waitContext turns a timeout_ms argument into a context: 0 is already over,
-// negative has no deadline. The context also ends when the handle is closed.
-func waitContext(e *entry, timeoutMs C.int32_t) (context.Context, context.CancelFunc) {
-	var ctx context.Context
-	var cancel context.CancelFunc
-	if timeoutMs >= 0 {
-		ctx, cancel = context.WithTimeout(context.Background(), time.Duration(timeoutMs)*time.Millisecond)
-	} else {
-		ctx, cancel = context.WithCancel(context.Background())
+// negative has no deadline. (The core ends its waits itself when the client
+// is closed.)
+func waitContext(timeoutMs C.int32_t) (context.Context, context.CancelFunc) {
+	if timeoutMs < 0 {
+		return context.WithCancel(context.Background())
 	}
-	if timeoutMs != 0 {
-		go func() {
-			select {
-			case <-e.closed:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-	}
-	return ctx, cancel
-}
-
-func isClosed(e *entry) bool {
-	select {
-	case <-e.closed:
-		return true
-	default:
-		return false
-	}
+	return context.WithTimeout(context.Background(), time.Duration(timeoutMs)*time.Millisecond)
 }
 
 //export enosgo_flush
 func enosgo_flush(h C.uintptr_t, timeoutMs C.int32_t) (rc C.int) {
 	const fn = "enos_flush"
 	defer guard(fn, &rc)
-	e, rc := lookupEntry(fn, h)
-	if e == nil {
+	c, rc := lookup(fn, h)
+	if c == nil {
 		return rc
 	}
-	ctx, cancel := waitContext(e, timeoutMs)
+	ctx, cancel := waitContext(timeoutMs)
 	defer cancel()
-	err := e.c.Flush(ctx)
+	err := c.Flush(ctx)
 	switch {
 	case err == nil:
 		return 0
-	case isClosed(e) || client.CodeOf(err) == client.CodeClosed:
+	case client.CodeOf(err) == client.CodeClosed:
 		return fail(fn, client.CodeClosed, "client was closed while waiting for the offline queue")
 	case client.CodeOf(err) == client.CodeTimeout:
-		n := e.c.Stats().Queued
+		n := c.Stats().Queued
 		return fail(fn, client.CodeTimeout, "%d report(s) still queued after %d ms (they stay queued)", n, int32(timeoutMs))
 	}
 	return failErr(fn, err)
@@ -187,8 +166,8 @@ func enosgo_next_command(h C.uintptr_t, timeoutMs C.int32_t, topic *C.char, topi
 	payload unsafe.Pointer, payloadSize C.size_t, payloadLen *C.size_t) (rc C.int) {
 	const fn = "enos_next_command"
 	defer guard(fn, &rc)
-	e, rc := lookupEntry(fn, h)
-	if e == nil {
+	c, rc := lookup(fn, h)
+	if c == nil {
 		return rc
 	}
 	switch {
@@ -209,15 +188,15 @@ func enosgo_next_command(h C.uintptr_t, timeoutMs C.int32_t, topic *C.char, topi
 		}
 		return nil
 	}
-	ctx, cancel := waitContext(e, timeoutMs)
+	ctx, cancel := waitContext(timeoutMs)
 	defer cancel()
-	cmd, err := e.c.WaitCommandIf(ctx, accept)
+	cmd, err := c.WaitCommandIf(ctx, accept)
 	switch {
 	case errors.Is(err, errBuffer):
 		*payloadLen = C.size_t(needPayload)
 		return fail(fn, client.CodeBuffer, "the next command needs topic_size >= %d (got %d) and payload_size >= %d (got %d); it stays queued",
 			needTopic, uint64(topicSize), needPayload, uint64(payloadSize))
-	case err != nil && (isClosed(e) || client.CodeOf(err) == client.CodeClosed):
+	case client.CodeOf(err) == client.CodeClosed:
 		return fail(fn, client.CodeClosed, "client is closed")
 	case err != nil && client.CodeOf(err) == client.CodeTimeout:
 		return fail(fn, client.CodeTimeout, "no command within %d ms", int32(timeoutMs))
