@@ -102,6 +102,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		Listen: *listen, SignMode: *signMode, CommandStyle: *cmdStyle, Seed: *seed,
 		DropRequests: *dropReq, DropResponses: *dropResp, Delay: *delay, Jitter: *jitter,
 		FailRate: *failRate, ExpireAfter: *expireAfter, LifetimeOverride: *lifeOverride,
+		NoRecords: true, // records go to --log; memory stays flat on long runs
 	}
 	for _, d := range devs {
 		dev, err := sim.ParseDevice(d)

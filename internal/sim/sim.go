@@ -116,6 +116,10 @@ type Config struct {
 
 	// Log receives one JSON line per accepted message (see Record); nil = discard.
 	Log io.Writer
+	// NoRecords stops keeping accepted messages in memory for Records (the
+	// binary sets it: a long run would otherwise grow without bound; its
+	// records go to Log).
+	NoRecords bool
 	// ErrorLog receives go-coap diagnostics and control-channel errors, one per
 	// line; nil = discard. Never contains secrets or tokens.
 	ErrorLog io.Writer
@@ -355,7 +359,8 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// Records returns a copy of every accepted message, in acceptance order.
+// Records returns a copy of every accepted message, in acceptance order
+// (none with Config.NoRecords).
 func (s *Server) Records() []Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()

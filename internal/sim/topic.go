@@ -99,7 +99,9 @@ func (s *Server) topic(req request) response {
 	} else {
 		rec := Record{Time: now.UTC(), ProductKey: d.ProductKey, DeviceKey: d.DeviceKey, Topic: topic, Sequence: seq, Payload: req.payload}
 		s.mu.Lock()
-		s.records = append(s.records, rec)
+		if !s.cfg.NoRecords {
+			s.records = append(s.records, rec)
+		}
 		s.stats.Reports++
 		if s.cfg.Log != nil {
 			line, _ := json.Marshal(rec)
