@@ -179,6 +179,8 @@ type Conn struct {
 	in      message.Message
 	encOpts message.Options // encode's scratch, guarded by xmu
 	encBuf  []byte          // encode's option values, guarded by xmu
+	streak  time.Duration   // pollRead: start of the current streak of waits (since epoch), guarded by xmu
+	pollEnd time.Duration   // pollRead: end of the last wait (since epoch), guarded by xmu
 
 	smu    sync.Mutex // guards sock and closed; never held while blocking
 	sock   *net.UDPConn
