@@ -82,22 +82,15 @@ $(BUILD)/enos-sim: $(SIM_SRC)
 setup:
 	@test/setup.sh
 
-# Every test layer, fastest feedback first. CI (.ci/run) calls this.
+# Every test layer, fastest feedback first; the first failing layer stops the
+# run. CI (.ci/run) calls this.
+TEST_LAYERS := go-test c-test python-test abi-check reliability-test valgrind-test cmake-test \
+               install-test deb-test cross-test fuzz-test bench-short
 test: setup
 	$(MAKE) --no-print-directory all
-	$(MAKE) --no-print-directory go-test
-	$(MAKE) --no-print-directory c-test
-	$(MAKE) --no-print-directory python-test
-	$(MAKE) --no-print-directory abi-check
-	$(MAKE) --no-print-directory reliability-test
-	$(MAKE) --no-print-directory valgrind-test
-	$(MAKE) --no-print-directory cmake-test
-	$(MAKE) --no-print-directory install-test
-	$(MAKE) --no-print-directory deb-test
-	$(MAKE) --no-print-directory cross-test
-	$(MAKE) --no-print-directory fuzz-test
-	$(MAKE) --no-print-directory bench-short
-	@echo "make test: all layers passed"
+	@set -e; n=0; for layer in $(TEST_LAYERS); do \
+	  echo "== make $$layer"; $(MAKE) --no-print-directory $$layer; n=$$((n + 1)); \
+	done; echo "make test: all layers passed"; echo "layers: $$n passed, 0 failed"
 
 go-test:
 	$(GO) vet ./...
