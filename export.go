@@ -16,6 +16,7 @@ import "C"
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -144,13 +145,12 @@ func readConfig(fn string, cfg *C.enos_config) (client.Config, C.int) {
 			return out, fail(fn, client.CodeInvalid, "config->%s is empty", r.name)
 		}
 	}
+	// Numbers are copied as they are: client.New checks them (and names the
+	// field, see configError).
 	if has(unsafe.Offsetof(z.lifetime_s), unsafe.Sizeof(z.lifetime_s)) {
 		out.Lifetime = int(cfg.lifetime_s)
 	}
 	if has(unsafe.Offsetof(z.ack_timeout_ms), unsafe.Sizeof(z.ack_timeout_ms)) {
-		if cfg.ack_timeout_ms < 0 {
-			return out, fail(fn, client.CodeInvalid, "config->ack_timeout_ms %d is negative", int32(cfg.ack_timeout_ms))
-		}
 		out.AckTimeout = time.Duration(cfg.ack_timeout_ms) * time.Millisecond
 	}
 	if has(unsafe.Offsetof(z.max_retransmit), unsafe.Sizeof(z.max_retransmit)) {
@@ -170,43 +170,45 @@ func readConfig(fn string, cfg *C.enos_config) (client.Config, C.int) {
 	}
 	// Offline queue, commands, block-wise transfer.
 	if has(unsafe.Offsetof(z.queue_max_count), unsafe.Sizeof(z.queue_max_count)) {
-		if cfg.queue_max_count < 0 {
-			return out, fail(fn, client.CodeInvalid, "config->queue_max_count %d is negative (0 means the default)", int32(cfg.queue_max_count))
-		}
 		out.QueueMaxCount = int(cfg.queue_max_count)
 	}
 	if has(unsafe.Offsetof(z.queue_max_bytes), unsafe.Sizeof(z.queue_max_bytes)) {
-		if cfg.queue_max_bytes < 0 {
-			return out, fail(fn, client.CodeInvalid, "config->queue_max_bytes %d is negative (0 means the default)", int64(cfg.queue_max_bytes))
-		}
 		out.QueueMaxBytes = int64(cfg.queue_max_bytes)
 	}
 	if has(unsafe.Offsetof(z.retry_interval_ms), unsafe.Sizeof(z.retry_interval_ms)) {
-		if cfg.retry_interval_ms < 0 {
-			return out, fail(fn, client.CodeInvalid, "config->retry_interval_ms %d is negative (0 means the default)", int32(cfg.retry_interval_ms))
-		}
 		out.RetryInterval = time.Duration(cfg.retry_interval_ms) * time.Millisecond
 	}
 	if has(unsafe.Offsetof(z.poll_interval_ms), unsafe.Sizeof(z.poll_interval_ms)) {
-		if cfg.poll_interval_ms < 0 || (cfg.poll_interval_ms > 0 && cfg.poll_interval_ms < 10) {
-			return out, fail(fn, client.CodeInvalid, "config->poll_interval_ms %d is neither 0 (never) nor at least 10", int32(cfg.poll_interval_ms))
-		}
 		out.PollInterval = time.Duration(cfg.poll_interval_ms) * time.Millisecond
 	}
 	if has(unsafe.Offsetof(z.command_queue), unsafe.Sizeof(z.command_queue)) {
-		if cfg.command_queue < 0 {
-			return out, fail(fn, client.CodeInvalid, "config->command_queue %d is negative (0 means the default)", int32(cfg.command_queue))
-		}
 		out.CommandQueue = int(cfg.command_queue)
 	}
 	if has(unsafe.Offsetof(z.block_size), unsafe.Sizeof(z.block_size)) {
-		b := int(cfg.block_size)
-		if b != 0 && b != -1 && (b < 16 || b > 1024 || b&(b-1) != 0) {
-			return out, fail(fn, client.CodeInvalid, "config->block_size %d is not 0 (default 1024), -1 (off) or a power of two 16..1024", b)
-		}
-		out.BlockSize = b
+		out.BlockSize = int(cfg.block_size)
 	}
 	return out, 0
+}
+
+// cFields names client.Config's fields as enos_config spells them.
+var cFields = map[string]string{
+	"Server": "server", "ProductKey": "product_key", "DeviceKey": "device_key", "DeviceSecret": "device_secret",
+	"Lifetime": "lifetime_s", "AckTimeout": "ack_timeout_ms", "MaxRetransmit": "max_retransmit",
+	"SignMode": "sign_mode", "SignIV": "sign_iv", "QueueMaxCount": "queue_max_count",
+	"QueueMaxBytes": "queue_max_bytes", "RetryInterval": "retry_interval_ms", "PollInterval": "poll_interval_ms",
+	"CommandQueue": "command_queue", "BlockSize": "block_size",
+}
+
+// configError prefixes a configuration error with the C field it is about,
+// e.g. "config->block_size: block size 100: ...".
+func configError(err error) error {
+	var e *client.Error
+	if errors.As(err, &e) && e.Field != "" {
+		if name, ok := cFields[e.Field]; ok {
+			return &client.Error{Code: e.Code, Msg: "config->" + name + ": " + e.Msg, Err: e.Err}
+		}
+	}
+	return err
 }
 
 //export enosgo_init
@@ -225,7 +227,7 @@ func enosgo_init(cfg *C.enos_config, haveOut C.int, out *C.uintptr_t) (rc C.int)
 	}
 	c, err := client.New(gc)
 	if err != nil {
-		return failErr(fn, err)
+		return failErr(fn, configError(err))
 	}
 	id, ok := clients.add(c)
 	if !ok {

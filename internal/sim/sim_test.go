@@ -3,9 +3,7 @@ package sim
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -437,9 +435,8 @@ func TestReadDevices(t *testing.T) {
 var _ = message.URIPath
 
 func TestNoRecordsStillLogs(t *testing.T) {
-	var log bytes.Buffer
-	var mu sync.Mutex
-	s := startSim(t, Config{NoRecords: true, Log: lockedWriter{&mu, &log}})
+	var log syncBuffer
+	s := startSim(t, Config{NoRecords: true, Log: &log})
 	c := newRawClient(t, s.Addr())
 	tok := c.login(vec)
 	data, mid := c.encode(codes.POST, upRaw(vec), signOpt(t, vec, nil, tok, 1), []byte("kept on disk"))
@@ -451,20 +448,7 @@ func TestNoRecordsStillLogs(t *testing.T) {
 	if n := len(s.Records()); n != 0 || s.Stats().Reports != 1 {
 		t.Fatalf("%d records kept, stats %+v", n, s.Stats())
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	if !strings.Contains(log.String(), `"sequence":1`) {
 		t.Fatalf("log %q", log.String())
 	}
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
