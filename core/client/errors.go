@@ -36,7 +36,7 @@ type Error struct {
 	CoAP uint8
 	// Field names the Config field a CodeInvalid from New is about, or "".
 	Field string
-	Err  error // the underlying cause, if any
+	Err   error // the underlying cause, if any
 }
 
 func (e *Error) Error() string {
