@@ -85,8 +85,11 @@ func lookup(fn string, h C.uintptr_t) (*client.Client, C.int) {
 	return c, C.int(client.CodeOK)
 }
 
-// goBytes copies n bytes at p; p may be NULL only when n is 0.
-func goBytes(fn, name string, p unsafe.Pointer, n C.size_t) ([]byte, C.int) {
+// cBytes views the n bytes at p as a slice, without copying; p may be NULL
+// only when n is 0. The view is valid for the call only: the core copies a
+// payload wherever it keeps one (the datagram, the offline queue), so a report
+// costs no allocation for it.
+func cBytes(fn, name string, p unsafe.Pointer, n C.size_t) ([]byte, C.int) {
 	if p == nil {
 		if n != 0 {
 			return nil, fail(fn, client.CodeInvalid, "%s is NULL but its length is %d", name, uint64(n))
@@ -96,7 +99,7 @@ func goBytes(fn, name string, p unsafe.Pointer, n C.size_t) ([]byte, C.int) {
 	if uint64(n) > math.MaxInt32 {
 		return nil, fail(fn, client.CodeInvalid, "%s length %d is too large", name, uint64(n))
 	}
-	return C.GoBytes(p, C.int(n)), 0
+	return unsafe.Slice((*byte)(p), int(n)), 0
 }
 
 // writeString copies s and a NUL to out, or nothing when it does not fit.
@@ -260,7 +263,7 @@ func enosgo_report(h C.uintptr_t, payload unsafe.Pointer, n C.size_t) (rc C.int)
 	if c == nil {
 		return rc
 	}
-	p, rc := goBytes(fn, "payload", payload, n)
+	p, rc := cBytes(fn, "payload", payload, n)
 	if rc != 0 {
 		return rc
 	}
@@ -292,7 +295,7 @@ func enosgo_publish(h C.uintptr_t, topic *C.char, payload unsafe.Pointer, n C.si
 	if reply == nil && replySize != 0 {
 		return fail(fn, client.CodeInvalid, "reply is NULL but reply_size is %d", uint64(replySize))
 	}
-	p, rc := goBytes(fn, "payload", payload, n)
+	p, rc := cBytes(fn, "payload", payload, n)
 	if rc != 0 {
 		return rc
 	}

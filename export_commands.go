@@ -231,7 +231,7 @@ func enosgo_reply(h C.uintptr_t, topic *C.char, payload unsafe.Pointer, n C.size
 	case !strings.HasPrefix(t, "/"):
 		return fail(fn, client.CodeInvalid, "command_topic %q must start with '/' (pass the topic the command came with)", t)
 	}
-	p, rc := goBytes(fn, "payload", payload, n)
+	p, rc := cBytes(fn, "payload", payload, n)
 	if rc != 0 {
 		return rc
 	}

@@ -14,7 +14,7 @@ BENCH_CFLAGS  ?= -O2 -g -Wall -Wextra
 BENCH_OUT     ?= $(BUILD)/bench
 BENCH_PKGS    := libcoap3-dev libssl-dev pkg-config
 BENCH_PROGS   := $(BUILD)/sign_bench $(BUILD)/report_enos $(BUILD)/report_coap \
-                 $(BUILD)/scale_bench $(BUILD)/footprint
+                 $(BUILD)/null_server $(BUILD)/scale_bench $(BUILD)/footprint
 BENCH_ENOS_LD := -L$(BUILD) -lenos -Wl,-rpath,'$$ORIGIN'
 
 .PHONY: bench bench-short bench-build bench-deps
@@ -50,6 +50,9 @@ $(BUILD)/report_enos: bench/report_enos.c bench/common.h include/enos.h $(BUILD)
 $(BUILD)/report_coap: bench/report_coap.c bench/common.h
 	$(CC) $(BENCH_CFLAGS) -Ibench $$(pkg-config --cflags libcoap-3-openssl) -o $@ $< \
 	  $$(pkg-config --libs libcoap-3-openssl libcrypto)
+
+$(BUILD)/null_server: bench/null_server.c
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
 $(BUILD)/scale_bench: bench/scale_bench.c bench/common.h include/enos.h $(BUILD)/libenos.so
 	$(CC) $(BENCH_CFLAGS) -Iinclude -Ibench -o $@ $< $(BENCH_ENOS_LD) -lpthread

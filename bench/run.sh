@@ -99,41 +99,65 @@ for b in $(awk '/^Benchmark/ {sub(/-[0-9]+$/, "", $1); print $1}' "$OUT/gobench.
 done
 
 # ---------------------------------------------------------------- 2. reporting
-if ((SHORT)); then REP_N=2000; REP_ROUNDS=1; else REP_N=20000; REP_ROUNDS=5; fi
-# Every run gets a fresh simulator (enos-sim keeps every accepted message in
-# memory and slows down as they pile up: a shared one would favour whichever
-# client runs first) and its own socket pair, far below go-coap's 65,536 MIDs
-# per 247 s. The order of the two clients alternates between rounds.
-log "reporting: $REP_ROUNDS x ($REP_N enos_report, $REP_N libcoap) sequential round trips, fresh enos-sim per run"
+# Two servers. enos-sim (the end-to-end case) spends ~10x either client's CPU
+# per request, and more as go-coap's per-endpoint deduplication cache fills
+# (it scans the whole cache on every datagram), so against it both clients run
+# at the simulator's pace. null_server answers in a few µs and verifies
+# nothing: against it the round trip is the clients' own cost.
+# Every enos-sim run gets a fresh simulator (a shared one would favour whichever
+# client runs first) and every run its own socket pair, far below go-coap's
+# 65,536 MIDs per 247 s. The order of the two clients alternates between rounds.
+if ((SHORT)); then REP_N=2000; REP_ROUNDS=1; else REP_N=5000; REP_ROUNDS=9; fi
+log "reporting: $REP_ROUNDS x ($REP_N enos_report, $REP_N libcoap) sequential round trips, to enos-sim (fresh per run) and to null_server"
 : >"$OUT/sim-report.summary"
-rep_enos() {
-    start_sim report --device RepPK:rep1:secret-rep-1
-    run_kv "r${1}_" "$BUILD/report_enos" "$SIM_ADDR" RepPK rep1 secret-rep-1 "$REP_N"
-    stop_sim
-    grep -h 'summary:' "$OUT/sim-report.err" >>"$OUT/sim-report.summary" || true
-}
-rep_coap() {
-    start_sim report --device RepPK:rep1:secret-rep-1
-    run_kv "r${1}_" "$BUILD/report_coap" "${SIM_ADDR%:*}" "${SIM_ADDR##*:}" RepPK rep1 secret-rep-1 "$REP_N"
-    stop_sim
-    grep -h 'summary:' "$OUT/sim-report.err" >>"$OUT/sim-report.summary" || true
+NULL_PID=
+"$BUILD/null_server" 127.0.0.1 0 >"$OUT/null-server.out" &
+NULL_PID=$!
+trap 'stop_sim; kill $NULL_PID 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q '^listening on ' "$OUT/null-server.out" 2>/dev/null && break; sleep 0.05; done
+NULL_ADDR=$(sed -n 's/^listening on //p' "$OUT/null-server.out")
+[[ -n "$NULL_ADDR" ]] || { log "null_server did not start"; exit 1; }
+# rep SERVER CLIENT ROUND: one run; results prefixed "{s,n}ROUND_"
+rep() {
+    local srv=$1 c=$2 r=$3 addr=$NULL_ADDR
+    if [[ $srv == sim ]]; then
+        start_sim report --device RepPK:rep1:secret-rep-1
+        addr=$SIM_ADDR
+    fi
+    if [[ $c == enos ]]; then
+        run_kv "${srv:0:1}${r}_" "$BUILD/report_enos" "$addr" RepPK rep1 secret-rep-1 "$REP_N"
+    else
+        run_kv "${srv:0:1}${r}_" "$BUILD/report_coap" "${addr%:*}" "${addr##*:}" RepPK rep1 secret-rep-1 "$REP_N"
+    fi
+    if [[ $srv == sim ]]; then
+        stop_sim
+        grep -h 'summary:' "$OUT/sim-report.err" >>"$OUT/sim-report.summary" || true
+    fi
 }
 for r in $(seq 1 "$REP_ROUNDS"); do
-    if ((r % 2)); then rep_enos "$r"; rep_coap "$r"; else rep_coap "$r"; rep_enos "$r"; fi
-done
-put report_sim_summary "\"$(awk '{for (i=3;i<=NF;i++) if (split($i, kv, "=") == 2) t[kv[1]] += kv[2]} END {for (k in t) printf "%s=%d ", k, t[k]}' "$OUT/sim-report.summary")\""
-for k in msgs_per_s mean_us p50_us p99_us cpu_us_per_msg rss_kb threads; do
-    for c in enos coap; do
-        put "report_${c}_$k" "$(awk -v k="${c}_$k" '{n=$1; sub(/^r[0-9]+_/, "", n)} n == k {print $2}' "$RES" | median)"
+    for srv in sim null; do
+        if ((r % 2)); then rep $srv enos "$r"; rep $srv coap "$r"; else rep $srv coap "$r"; rep $srv enos "$r"; fi
     done
 done
+kill $NULL_PID 2>/dev/null || true
+put report_sim_summary "\"$(awk '{for (i=3;i<=NF;i++) if (split($i, kv, "=") == 2) t[kv[1]] += kv[2]} END {for (k in t) printf "%s=%d ", k, t[k]}' "$OUT/sim-report.summary")\""
 put report_msgs_per_run "$REP_N"
 put report_runs_each "$REP_ROUNDS"
-# paired: the ratio within each round, then the median over rounds
-put report_ratio_paired_median "$(for r in $(seq 1 "$REP_ROUNDS"); do
-    awk -v a="$(get "r${r}_enos_msgs_per_s")" -v b="$(get "r${r}_coap_msgs_per_s")" 'BEGIN {printf "%.3f\n", a/b}'
-done | median)"
-put report_ratio_enos_over_coap_msgs_per_s "$(awk -v a="$(get report_enos_msgs_per_s)" -v b="$(get report_coap_msgs_per_s)" 'BEGIN {printf "%.2f", a/b}')"
+# per server (result prefix report_ for enos-sim, nullrep_ for null_server):
+# medians over rounds, the paired ratio (within each round, then the median)
+for srv in sim null; do
+    if [[ $srv == sim ]]; then pre=report; else pre=nullrep; fi
+    p=${srv:0:1}
+    for k in msgs_per_s mean_us p50_us p99_us cpu_us_per_msg rss_kb threads; do
+        for c in enos coap; do
+            put "${pre}_${c}_$k" "$(awk -v k="${c}_$k" -v p="$p" '{n=$1} n ~ "^" p "[0-9]+_" {sub(/^[a-z][0-9]+_/, "", n); if (n == k) print $2}' "$RES" | median)"
+        done
+    done
+    put "${pre}_ratio_paired_median" "$(for r in $(seq 1 "$REP_ROUNDS"); do
+        awk -v a="$(get "${p}${r}_enos_msgs_per_s")" -v b="$(get "${p}${r}_coap_msgs_per_s")" 'BEGIN {printf "%.3f\n", a/b}'
+    done | median)"
+    put "${pre}_ratio_enos_over_coap_msgs_per_s" "$(awk -v a="$(get "${pre}_enos_msgs_per_s")" -v b="$(get "${pre}_coap_msgs_per_s")" 'BEGIN {printf "%.2f", a/b}')"
+done
 
 # ---------------------------------------------------------------- 3. gateway scale
 if ((SHORT)); then SCALES=("1000 1000 3" "10000 5000 2"); else SCALES=("1000 10000 4" "10000 10000 4"); fi
@@ -166,6 +190,7 @@ put machine_loadavg_end "\"$(cut -d' ' -f1-3 /proc/loadavg)\""
 # ---------------------------------------------------------------- check + summary
 required=(sign_ns_enos_sign sign_ns_openssl_fair sign_ns_openssl_cached go_AppendSign_allocs
     report_enos_msgs_per_s report_coap_msgs_per_s report_enos_p99_us report_coap_p99_us
+    nullrep_enos_msgs_per_s nullrep_coap_msgs_per_s nullrep_ratio_paired_median
     scale1000_steady_p99_us scale10000_steady_p99_us scale10000_after_init_per_client_bytes
     scale10000_after_round1_per_client_bytes fp_so_stripped_bytes fp_rss_after_init_kb fp_exec_to_first_ack_ms)
 for k in "${required[@]}"; do

@@ -55,7 +55,7 @@ func (c *Client) authenticate(ctx context.Context) error {
 		}
 	}
 	c.logf(logging.Info, "authenticated (token: %v, signing: %v, lifetime %d s)", hasToken, c.sess.signing, c.cfg.Lifetime)
-	c.takeCommands(ctx, nil, tr) // EnOS may announce commands in any response
+	c.takeCommands(ctx, nil, &tr) // EnOS may announce commands in any response
 	return nil
 }
 

@@ -202,7 +202,11 @@ func (c *Client) Publish(ctx context.Context, topic string, payload []byte) (*Re
 	if err != nil {
 		return nil, err
 	}
-	return c.request(ctx, codes.POST, path, payload, nil)
+	r, err := c.request(ctx, codes.POST, path, payload, nil)
+	if r.Code == 0 { // no answer
+		return nil, err
+	}
+	return &r, err
 }
 
 // NextSignature consumes the next sequence of the session (authenticating
@@ -248,9 +252,9 @@ func (c *Client) needsAuth() bool {
 
 // request sends one signed request, authenticating first when needed and
 // once more when EnOS answers 4.01; in auto sign mode a 4.02 turns signing off.
-func (c *Client) request(ctx context.Context, method codes.Code, path string, payload []byte, memo *resend) (*Response, error) {
+func (c *Client) request(ctx context.Context, method codes.Code, path string, payload []byte, memo *resend) (Response, error) {
 	if err := c.acquire(ctx); err != nil {
-		return nil, err
+		return Response{}, err
 	}
 	defer c.release()
 	resp, err := c.requestLocked(ctx, method, path, payload, memo)
@@ -265,13 +269,14 @@ func (c *Client) request(ctx context.Context, method codes.Code, path string, pa
 // memo, and when memo already holds one from this session that can still be
 // sent as a retransmission, that same message goes out again instead of a new
 // one, so that a server that received it already answers from its
-// deduplication cache instead of recording it twice.
-func (c *Client) requestLocked(ctx context.Context, method codes.Code, path string, payload []byte, memo *resend) (*Response, error) {
+// deduplication cache instead of recording it twice. The Response is by value
+// (Code 0 when there was no answer), so that a report allocates none.
+func (c *Client) requestLocked(ctx context.Context, method codes.Code, path string, payload []byte, memo *resend) (Response, error) {
 	freshAuth := false
 	for {
 		if c.needsAuth() {
 			if err := c.authenticate(ctx); err != nil {
-				return nil, err
+				return Response{}, err
 			}
 			freshAuth = true
 		}
@@ -283,14 +288,14 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 		if signed && req.Again == nil {
 			seq, err := c.nextSeq()
 			if err != nil {
-				return nil, err
+				return Response{}, err
 			}
 			c.sess.seq = seq
 			c.signScratch, err = c.signer.AppendSign(c.signScratch[:0], c.sess.token, seq)
 			if err != nil {
-				return nil, &Error{Code: CodeInternal, Msg: "sign", Err: err}
+				return Response{}, &Error{Code: CodeInternal, Msg: "sign", Err: err}
 			}
-			req.Sign = string(c.signScratch)
+			req.Sign = c.signScratch
 		}
 		tr, err := c.do(ctx, &req)
 		if memo != nil {
@@ -306,9 +311,9 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 		}
 		if err != nil {
 			c.logf(logging.Debug, "%v %s: %v", method, path, err)
-			return nil, err
+			return Response{}, err
 		}
-		resp := &Response{Code: uint8(tr.Code), Payload: tr.Payload}
+		resp := Response{Code: uint8(tr.Code), Payload: tr.Payload}
 		if logging.Enabled(logging.Debug) { // guard here: boxing the arguments allocates even when logf returns at once
 			c.logf(logging.Debug, "%v %s: sequence %d, %s, %d retransmissions", method, path, c.sess.seq, CodeString(resp.Code), tr.Retransmissions)
 		}
@@ -318,7 +323,7 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 		switch {
 		case resp.Code>>5 == 2:
 			c.stats.sent.Add(1)
-			c.takeCommands(ctx, &req, tr)
+			c.takeCommands(ctx, &req, &tr)
 			return resp, nil
 		case resp.Code == uint8(codes.Unauthorized) && !freshAuth:
 			// Token expired, or EnOS lost the session: authenticate again and
@@ -340,11 +345,11 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 }
 
 // do runs one exchange and turns transport errors into Codes.
-func (c *Client) do(ctx context.Context, req *transport.Request) (*transport.Response, error) {
+func (c *Client) do(ctx context.Context, req *transport.Request) (transport.Response, error) {
 	r, err := c.conn.Do(ctx, req)
 	if err != nil {
 		c.stats.failed.Add(1)
-		return nil, transportError(ctx, req.Path, err)
+		return r, transportError(ctx, req.Path, err)
 	}
 	return r, nil
 }

@@ -58,7 +58,7 @@ func BenchmarkDo(b *testing.B) {
 		Path:          "/topic/sys/MuGsF6W4/15bBZlRknc/thing/model/up_raw",
 		ContentFormat: -1,
 		Payload:       make([]byte, 16),
-		Sign:          "A3A7B1325BCE9F925F54E6D8134AA3EB3F57D08BE168FA28B47327C8C9F13C23",
+		Sign:          []byte("A3A7B1325BCE9F925F54E6D8134AA3EB3F57D08BE168FA28B47327C8C9F13C23"),
 	}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -76,7 +76,7 @@ func BenchmarkDoLockedThread(b *testing.B) {
 	c := New(ackResponder(b), Params{AckTimeout: 2 * time.Second, MaxRetransmit: 4})
 	defer c.Close()
 	req := &Request{Code: codes.POST, Path: "/topic/sys/a/b/thing/model/up_raw", ContentFormat: -1,
-		Payload: make([]byte, 16), Sign: "A3A7B1325BCE9F925F54E6D8134AA3EB3F57D08BE168FA28B47327C8C9F13C23"}
+		Payload: make([]byte, 16), Sign: []byte("A3A7B1325BCE9F925F54E6D8134AA3EB3F57D08BE168FA28B47327C8C9F13C23")}
 	ctx := context.Background()
 	done := make(chan struct{})
 	b.ReportAllocs()

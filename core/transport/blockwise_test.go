@@ -255,7 +255,7 @@ func TestBlock1LostMiddleBlock(t *testing.T) {
 	c := New(srv.addr(), fast)
 	defer c.Close()
 	want := pattern(5000)
-	r, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/topic/x/up_raw", ContentFormat: 42, Payload: want, Sign: "ABCDEF"})
+	r, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/topic/x/up_raw", ContentFormat: 42, Payload: want, Sign: []byte("ABCDEF")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +457,7 @@ func TestBlock1LongPathShrinksBlocks(t *testing.T) {
 	path := "/" + string(bytes.Repeat([]byte("p"), 200)) + "/" + string(bytes.Repeat([]byte("q"), 200))
 	sign := string(bytes.Repeat([]byte("S"), 96))
 	want := pattern(1024) // fits BlockSize, not one datagram with this path
-	if _, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: path, ContentFormat: -1, Payload: want, Sign: sign}); err != nil {
+	if _, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: path, ContentFormat: -1, Payload: want, Sign: []byte(sign)}); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()

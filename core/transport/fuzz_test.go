@@ -33,8 +33,8 @@ func FuzzMatch(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	s := nc.(*net.UDPConn)
-	defer s.Close()
+	s := newSock(nc.(*net.UDPConn))
+	defer s.conn.Close()
 	c := New(sink.LocalAddr().String(), fast)
 	defer c.Close()
 

@@ -101,7 +101,7 @@ type Request struct {
 	Path          string
 	ContentFormat int    // -1: no Content-Format option
 	Payload       []byte // at most MaxPayload bytes
-	Sign          string // option 2101, on every block; "" sends none
+	Sign          []byte // option 2101, on every block; empty sends none (copied: the caller may reuse it after Do)
 
 	// Again, when set, makes Do send that earlier exchange again instead of
 	// encoding this request: the same datagram, Message ID and token, which a
@@ -122,7 +122,7 @@ type Exchange struct {
 	token    [8]byte
 	datagram []byte
 	first    time.Time
-	sock     *net.UDPConn // deduplication is per endpoint: only this socket may resend it
+	sock     *sock // deduplication is per endpoint: only this socket may resend it
 }
 
 // Response is the answer to a Request; every slice is owned by the caller.
@@ -179,12 +179,13 @@ type Conn struct {
 	in      message.Message
 	encOpts message.Options // encode's scratch, guarded by xmu
 	encBuf  []byte          // encode's option values, guarded by xmu
+	resp    Response        // the last response (see do), guarded by xmu
 	streak  time.Duration   // pollRead: start of the current streak of waits (since epoch), guarded by xmu
 	pollEnd time.Duration   // pollRead: end of the last wait (since epoch), guarded by xmu
 
-	smu    sync.Mutex // guards sock and closed; never held while blocking
-	sock   *net.UDPConn
-	closed bool
+	smu    sync.Mutex // guards sock; never held while blocking
+	sock   *sock
+	closed atomic.Bool // set under smu, read without it
 
 	retransmissions atomic.Uint64
 }
@@ -213,17 +214,17 @@ func (c *Conn) Retransmissions() uint64 { return c.retransmissions.Load() }
 func (c *Conn) Close() error {
 	c.smu.Lock()
 	defer c.smu.Unlock()
-	c.closed = true
+	c.closed.Store(true)
 	if c.sock != nil {
-		_ = c.sock.Close()
+		_ = c.sock.conn.Close()
 		c.sock = nil
 	}
 	return nil
 }
 
-func (c *Conn) socket(ctx context.Context) (*net.UDPConn, error) {
+func (c *Conn) socket(ctx context.Context) (*sock, error) {
 	c.smu.Lock()
-	if c.closed {
+	if c.closed.Load() {
 		c.smu.Unlock()
 		return nil, ErrClosed
 	}
@@ -237,11 +238,11 @@ func (c *Conn) socket(ctx context.Context) (*net.UDPConn, error) {
 	if err != nil {
 		return nil, &NetError{Err: err}
 	}
-	s := nc.(*net.UDPConn)
+	s := newSock(nc.(*net.UDPConn))
 	c.smu.Lock()
 	defer c.smu.Unlock()
-	if c.closed {
-		_ = s.Close()
+	if c.closed.Load() {
+		_ = s.conn.Close()
 		return nil, ErrClosed
 	}
 	c.sock = s
@@ -249,20 +250,16 @@ func (c *Conn) socket(ctx context.Context) (*net.UDPConn, error) {
 }
 
 // drop forgets a socket after a network error so that the next exchange dials again.
-func (c *Conn) drop(s *net.UDPConn) {
+func (c *Conn) drop(s *sock) {
 	c.smu.Lock()
 	defer c.smu.Unlock()
 	if c.sock == s {
-		_ = s.Close()
+		_ = s.conn.Close()
 		c.sock = nil
 	}
 }
 
-func (c *Conn) isClosed() bool {
-	c.smu.Lock()
-	defer c.smu.Unlock()
-	return c.closed
-}
+func (c *Conn) isClosed() bool { return c.closed.Load() }
 
 // Do runs one request: it sends req as a CON and waits for the response,
 // retransmitting on RFC 7252's schedule. It returns within Params.Window (or
@@ -271,7 +268,17 @@ func (c *Conn) isClosed() bool {
 // own Message ID and the same token, bounded by Window per block; the response
 // to the final block is the response, and any answer other than 2.31 Continue
 // to an earlier block ends the transfer and is returned as the response.
-func (c *Conn) Do(ctx context.Context, req *Request) (*Response, error) {
+func (c *Conn) Do(ctx context.Context, req *Request) (Response, error) {
+	r, err := c.do(ctx, req)
+	if err != nil {
+		return Response{}, err
+	}
+	return *r, nil
+}
+
+// do is Do with the response in c.resp (valid until the next exchange), so
+// that an exchange allocates nothing for it.
+func (c *Conn) do(ctx context.Context, req *Request) (*Response, error) {
 	bs, err := c.params.blockSize()
 	if err != nil {
 		return nil, err
@@ -338,7 +345,7 @@ func (c *Conn) CanResend(e *Exchange) bool {
 	return c.canResend(e, s)
 }
 
-func (c *Conn) canResend(e *Exchange, s *net.UDPConn) bool {
+func (c *Conn) canResend(e *Exchange, s *sock) bool {
 	return e != nil && s != nil && e.sock == s && time.Since(e.first)+c.params.Window() < exchangeLifetime
 }
 
@@ -355,7 +362,7 @@ func (c *Conn) deadline(ctx context.Context, start time.Time, n int) time.Time {
 // blocks of size bytes. Each 2.31 Continue must acknowledge the block just
 // sent, so every exchange moves forward and a transfer takes at most one
 // exchange per block (at the smallest size the server asked for).
-func (c *Conn) doBlock1(ctx context.Context, s *net.UDPConn, req *Request, token []byte, size int) (*Response, error) {
+func (c *Conn) doBlock1(ctx context.Context, s *sock, req *Request, token []byte, size int) (*Response, error) {
 	total := len(req.Payload)
 	start := time.Now()
 	blocks := func() int { return (total + size - 1) / size }
@@ -424,14 +431,14 @@ func (c *Conn) doBlock1(ctx context.Context, s *net.UDPConn, req *Request, token
 // exchange sends datagram (a CON with mid and token) and waits for its
 // response until end, retransmitting on RFC 7252's schedule. It returns the
 // response and the number of transmissions.
-func (c *Conn) exchange(ctx context.Context, s *net.UDPConn, datagram []byte, mid uint16, token []byte, end time.Time) (*Response, int, error) {
+func (c *Conn) exchange(ctx context.Context, s *sock, datagram []byte, mid uint16, token []byte, end time.Time) (*Response, int, error) {
 	timeout := time.Duration(float64(c.params.AckTimeout) * (1 + (ackRandomFactor-1)*c.rnd.Float64()))
 	acked := false // an empty ACK came: stop retransmitting, wait for the separate response
 	sent := 0
 	var sentAt time.Time
 	for {
 		if !acked {
-			if _, err := s.Write(datagram); err != nil {
+			if err := s.write(datagram); err != nil {
 				return nil, sent, c.ioError(s, err)
 			}
 			if sent > 0 {
@@ -461,10 +468,6 @@ func (c *Conn) exchange(ctx context.Context, s *net.UDPConn, datagram []byte, mi
 	}
 }
 
-// spinWait is how long await may block in ppoll(2) on a dedicated thread
-// before it waits in Go's netpoller (and so how late a Close may be noticed).
-const spinWait = 2 * time.Millisecond
-
 type dedicatedKey struct{}
 
 // OnDedicatedThread marks ctx as belonging to a caller whose goroutine has an
@@ -485,7 +488,7 @@ func onDedicatedThread(ctx context.Context) bool {
 
 // await reads datagrams until the response to (mid, token) arrives or until
 // the deadline; it returns (nil, nil) on the deadline.
-func (c *Conn) await(ctx context.Context, s *net.UDPConn, deadline time.Time, mid uint16, token []byte, acked *bool) (*Response, error) {
+func (c *Conn) await(ctx context.Context, s *sock, deadline time.Time, mid uint16, token []byte, acked *bool) (*Response, error) {
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -505,10 +508,7 @@ func (c *Conn) await(ctx context.Context, s *net.UDPConn, deadline time.Time, mi
 			n, err, ok = c.pollRead(s, wake)
 		}
 		if !ok {
-			if err := s.SetReadDeadline(wake); err != nil {
-				return nil, c.ioError(s, err)
-			}
-			n, err = s.Read(c.recvBuf)
+			n, err = s.read(c.recvBuf, wake)
 		}
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -536,7 +536,7 @@ var errReset = &Response{} // sentinel from match
 // match decodes one datagram and returns the response it carries for (mid,
 // token), errReset for a matching RST, or nil for anything else (duplicates,
 // stale answers, garbage).
-func (c *Conn) match(s *net.UDPConn, dgram []byte, mid uint16, token []byte, acked *bool) *Response {
+func (c *Conn) match(s *sock, dgram []byte, mid uint16, token []byte, acked *bool) *Response {
 	m := &c.in
 	m.Options = m.Options[:0]
 	if _, err := coder.DefaultCoder.Decode(dgram, m); err != nil {
@@ -563,7 +563,7 @@ func (c *Conn) match(s *net.UDPConn, dgram []byte, mid uint16, token []byte, ack
 		if string(m.Token) != string(token) {
 			return nil
 		}
-		return response(m)
+		return c.response(m)
 	case message.Reset:
 		if uint16(m.MessageID) == mid {
 			return errReset
@@ -578,20 +578,21 @@ func (c *Conn) match(s *net.UDPConn, dgram []byte, mid uint16, token []byte, ack
 		if m.Code < codes.Created || string(m.Token) != string(token) {
 			return nil
 		}
-		return response(m)
+		return c.response(m)
 	}
 	return nil
 }
 
-func (c *Conn) sendEmptyACK(s *net.UDPConn, mid uint16) {
+func (c *Conn) sendEmptyACK(s *sock, mid uint16) {
 	var b [4]byte
 	b[0] = 1<<6 | byte(message.Acknowledgement)<<4
 	binary.BigEndian.PutUint16(b[2:], mid)
-	_, _ = s.Write(b[:])
+	_ = s.write(b[:])
 }
 
-func response(m *message.Message) *Response {
-	r := &Response{Code: m.Code}
+func (c *Conn) response(m *message.Message) *Response {
+	r := &c.resp
+	*r = Response{Code: m.Code}
 	if len(m.Payload) > 0 {
 		r.Payload = append([]byte(nil), m.Payload...)
 	}
@@ -616,7 +617,7 @@ func response(m *message.Message) *Response {
 	return r
 }
 
-func (c *Conn) ioError(s *net.UDPConn, err error) error {
+func (c *Conn) ioError(s *sock, err error) error {
 	if c.isClosed() || errors.Is(err, net.ErrClosed) {
 		return ErrClosed
 	}
@@ -710,7 +711,7 @@ func (c *Conn) encode(req *Request, payload []byte, mid uint16, token []byte, bl
 			used += len(v)
 		}
 	}
-	if req.Sign != "" {
+	if len(req.Sign) > 0 {
 		v := buf[used : used+copy(buf[used:], req.Sign)]
 		opts = opts.Add(message.Option{ID: OptionSign, Value: v})
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
+	"runtime/pprof"
 	"sync"
 	"testing"
 	"time"
@@ -98,7 +100,7 @@ func TestPiggybackedResponse(t *testing.T) {
 	})
 	c := New(srv.addr(), fast)
 	defer c.Close()
-	r, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/topic/sys/p/d/thing/model/up_raw", ContentFormat: 50, Payload: []byte("x"), Sign: "ABCD"})
+	r, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/topic/sys/p/d/thing/model/up_raw", ContentFormat: 50, Payload: []byte("x"), Sign: []byte("ABCD")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,25 +273,62 @@ func TestResetIsAnError(t *testing.T) {
 }
 
 func TestCloseInterruptsExchange(t *testing.T) {
-	srv := newFakeServer(t, func(int, *message.Message) [][]byte { return nil })
-	c := New(srv.addr(), Params{AckTimeout: 5 * time.Second, MaxRetransmit: 4})
-	done := make(chan error, 1)
-	go func() {
-		_, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/a", ContentFormat: -1})
-		done <- err
-	}()
-	time.Sleep(100 * time.Millisecond)
-	c.Close()
-	select {
-	case err := <-done:
-		if !errors.Is(err, ErrClosed) {
-			t.Errorf("err = %v, want ErrClosed", err)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("Close did not interrupt the exchange")
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+	}{{"goroutine", context.Background()}, {"dedicated thread", OnDedicatedThread(context.Background())}} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newFakeServer(t, func(int, *message.Message) [][]byte { return nil })
+			c := New(srv.addr(), Params{AckTimeout: 5 * time.Second, MaxRetransmit: 4})
+			done := make(chan error, 1)
+			go func() {
+				runtime.LockOSThread() // as a call from C runs
+				_, err := c.Do(tc.ctx, &Request{Code: codes.POST, Path: "/a", ContentFormat: -1})
+				done <- err
+			}()
+			time.Sleep(100 * time.Millisecond)
+			c.Close()
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrClosed) {
+					t.Errorf("err = %v, want ErrClosed", err)
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatal("Close did not interrupt the exchange")
+			}
+			if _, err := c.Do(tc.ctx, &Request{Code: codes.POST, Path: "/a", ContentFormat: -1}); !errors.Is(err, ErrClosed) {
+				t.Errorf("after Close: %v", err)
+			}
+		})
 	}
-	if _, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/a", ContentFormat: -1}); !errors.Is(err, ErrClosed) {
-		t.Errorf("after Close: %v", err)
+}
+
+// TestGoroutineWaitsHoldNoThread: on Linux the socket is in blocking mode for
+// the dedicated-thread wait, so every other read must still wait in the
+// netpoller: many goroutines waiting for answers must not each block an OS
+// thread in recvfrom (which a plain net.UDPConn.Read on that socket would do).
+func TestGoroutineWaitsHoldNoThread(t *testing.T) {
+	srv := newFakeServer(t, func(int, *message.Message) [][]byte { return nil })
+	const n = 200
+	conns := make([]*Conn, n)
+	for i := range conns {
+		conns[i] = New(srv.addr(), Params{AckTimeout: 5 * time.Second, MaxRetransmit: 1})
+		defer conns[i].Close()
+	}
+	threads := pprof.Lookup("threadcreate").Count()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() {
+			if _, err := c.Do(ctx, &Request{Code: codes.POST, Path: "/a", ContentFormat: -1}); err == nil {
+				t.Error("an answer from a silent server")
+			}
+		})
+	}
+	wg.Wait()
+	if grown := pprof.Lookup("threadcreate").Count() - threads; grown > 20 {
+		t.Errorf("%d goroutines waiting started %d OS threads", n, grown)
 	}
 }
 
@@ -326,7 +365,7 @@ func TestAgainResendsTheSameMessage(t *testing.T) {
 	})
 	c := New(srv.addr(), fast)
 	defer c.Close()
-	req := &Request{Code: codes.POST, Path: "/a", ContentFormat: -1, Sign: "S1", Keep: true}
+	req := &Request{Code: codes.POST, Path: "/a", ContentFormat: -1, Sign: []byte("S1"), Keep: true}
 	if _, err := c.Do(context.Background(), req); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("err = %v", err)
 	}
@@ -356,7 +395,7 @@ func TestAgainResendsTheSameMessage(t *testing.T) {
 	}
 }
 
-// TestDedicatedThreadWait: callers from C wait with ppoll on their thread; the
+// TestDedicatedThreadWait: callers from C wait in recvfrom on their thread; the
 // fast path and the netpoller path must mix on one Conn (the offline worker
 // and the poller are goroutines), and ICMP errors and slow answers still work.
 func TestDedicatedThreadWait(t *testing.T) {

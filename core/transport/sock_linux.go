@@ -1,0 +1,146 @@
+package transport
+
+import (
+	"net"
+	"os"
+	"syscall"
+	"unsafe"
+)
+
+// On Linux the socket's descriptor is switched to blocking mode with a
+// receive timeout of spinWait (SO_RCVTIMEO), so that a caller with a thread of
+// its own waits for an answer in one recvfrom(2) on that thread: one system
+// call where ppoll + read took two, and no hand-off to Go's netpoller. Every
+// other call passes MSG_DONTWAIT, so sending, and reading on behalf of
+// goroutines, behave exactly as on a non-blocking socket (waiting, when there
+// is nothing to do, in the netpoller through RawConn). Nothing reads the
+// descriptor through net.UDPConn's own Read or Write, which would block.
+type sockSys struct {
+	rc   syscall.RawConn
+	fast bool // blocking mode and SO_RCVTIMEO are set: recvWait may block
+
+	// The arguments and results of the functions handed to rc, which are made
+	// once in newSock: a closure per call would be an allocation per message.
+	// Guarded by Conn.xmu, as every exchange is.
+	buf                    []byte
+	n                      int
+	errno                  syscall.Errno
+	got                    bool
+	sendFn, recvFn, waitFn func(fd uintptr) bool
+}
+
+func newSock(conn *net.UDPConn) *sock {
+	s := &sock{conn: conn}
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return s // the calls below then fail with the socket's own error
+	}
+	s.rc = rc
+	s.sendFn = s.sendNow
+	s.recvFn = s.recvNow
+	s.waitFn = s.recvBlocking
+	_ = rc.Control(func(fd uintptr) {
+		// The timeout first: a blocking descriptor without it could block
+		// a thread for good.
+		tv := syscall.NsecToTimeval(int64(spinWait))
+		if syscall.SetsockoptTimeval(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv) != nil {
+			return
+		}
+		s.fast = syscall.SetNonblock(int(fd), false) == nil
+	})
+	return s
+}
+
+func (s *sock) write(b []byte) error {
+	if s.rc == nil {
+		return net.ErrClosed
+	}
+	s.buf, s.errno = b, 0
+	if err := s.rc.Write(s.sendFn); err != nil {
+		return err
+	}
+	if s.errno != 0 {
+		return os.NewSyscallError("sendto", s.errno)
+	}
+	return nil
+}
+
+func (s *sock) readPoll(b []byte) (int, error) {
+	if s.rc == nil {
+		return 0, net.ErrClosed
+	}
+	s.buf, s.n, s.errno = b, 0, 0
+	if err := s.rc.Read(s.recvFn); err != nil {
+		return 0, err
+	}
+	if s.errno != 0 {
+		return 0, os.NewSyscallError("recvfrom", s.errno)
+	}
+	return s.n, nil
+}
+
+// recvWait blocks the calling thread in recvfrom(2) for up to spinWait.
+// ok is false when nothing arrived (or the fast path is unavailable): the
+// caller then waits in the netpoller, which also reports a closed socket.
+func (s *sock) recvWait(b []byte) (n int, err error, ok bool) {
+	if !s.fast || !s.clearDeadline() {
+		return 0, nil, false
+	}
+	s.buf, s.n, s.errno, s.got = b, 0, 0, false
+	if s.rc.Read(s.waitFn) != nil || !s.got {
+		return 0, nil, false
+	}
+	if s.errno != 0 {
+		return 0, os.NewSyscallError("recvfrom", s.errno), true
+	}
+	return s.n, nil, true
+}
+
+// sendNow and recvNow are MSG_DONTWAIT calls: they cannot block, so they go
+// without the runtime's syscall bookkeeping (RawSyscall). Returning false
+// makes RawConn wait in the netpoller and call again.
+func (s *sock) sendNow(fd uintptr) bool {
+	for {
+		_, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(unsafe.SliceData(s.buf))), uintptr(len(s.buf)), syscall.MSG_DONTWAIT, 0, 0)
+		if e == syscall.EINTR {
+			continue
+		}
+		if e == syscall.EAGAIN {
+			return false
+		}
+		s.errno = e
+		return true
+	}
+}
+
+func (s *sock) recvNow(fd uintptr) bool {
+	for {
+		r, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(unsafe.SliceData(s.buf))), uintptr(len(s.buf)), syscall.MSG_DONTWAIT, 0, 0)
+		if e == syscall.EINTR {
+			continue
+		}
+		if e == syscall.EAGAIN {
+			return false
+		}
+		s.n, s.errno = int(r), e
+		return true
+	}
+}
+
+// recvBlocking may block (up to SO_RCVTIMEO), so it goes through Syscall:
+// the runtime can hand the thread's P to other goroutines meanwhile.
+func (s *sock) recvBlocking(fd uintptr) bool {
+	r, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(unsafe.SliceData(s.buf))), uintptr(len(s.buf)), 0, 0, 0)
+	switch e {
+	case 0:
+		s.n, s.got = int(r), true
+	case syscall.EAGAIN, syscall.EINTR:
+		// The timeout, or a signal: nothing yet.
+	default:
+		s.errno, s.got = e, true // an ICMP error, for instance
+	}
+	return true // never wait in the netpoller here
+}
+
+// canWait reports whether recvWait can block on the calling thread.
+func (s *sock) canWait() bool { return s.fast }
