@@ -1,3 +1,5 @@
+//go:build linux && !386
+
 package transport
 
 import (
@@ -15,6 +17,8 @@ import (
 // goroutines, behave exactly as on a non-blocking socket (waiting, when there
 // is nothing to do, in the netpoller through RawConn). Nothing reads the
 // descriptor through net.UDPConn's own Read or Write, which would block.
+// (linux/386 has no sendto/recvfrom system calls of its own, only socketcall:
+// it builds sock_other.go.)
 type sockSys struct {
 	rc   syscall.RawConn
 	fast bool // blocking mode and SO_RCVTIMEO are set: recvWait may block

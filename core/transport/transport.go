@@ -472,7 +472,7 @@ type dedicatedKey struct{}
 
 // OnDedicatedThread marks ctx as belonging to a caller whose goroutine has an
 // OS thread of its own, as every call from C through cgo does. Waiting for an
-// answer then starts with a short blocking ppoll(2) on that thread: parking a
+// answer then starts with a short blocking recvfrom(2) on that thread: parking a
 // goroutine locked to its thread in the netpoller costs a hand-off between
 // two OS threads (futex wake-ups, context switches) per exchange, which
 // dominated the CPU cost of a report from C (BENCHMARKS.md). Go callers with

@@ -402,7 +402,7 @@ func TestDedicatedThreadWait(t *testing.T) {
 	ded := OnDedicatedThread(context.Background())
 	srv := newFakeServer(t, func(n int, m *message.Message) [][]byte {
 		switch n {
-		case 1: // answered after the 2 ms ppoll gave up: the netpoller takes over
+		case 1: // answered after the 2 ms wait on the thread gave up: the netpoller takes over
 			time.Sleep(20 * time.Millisecond)
 		case 3: // lost: a retransmission follows
 			return nil
