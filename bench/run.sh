@@ -37,11 +37,15 @@ stop_sim() {
 }
 trap stop_sim EXIT
 
-# start_sim NAME ARGS...: starts enos-sim on a free port, sets SIM_ADDR.
+# start_sim NAME [--cpu N] ARGS...: starts enos-sim (on CPU N) on a free port, sets SIM_ADDR.
 start_sim() {
-    local name=$1
+    local name=$1 pin=()
     shift
-    "$BUILD/enos-sim" --listen 127.0.0.1:0 --control off --log /dev/null "$@" \
+    if [[ "${1:-}" == --cpu ]]; then
+        pin=(taskset -c "$2")
+        shift 2
+    fi
+    "${pin[@]}" "$BUILD/enos-sim" --listen 127.0.0.1:0 --control off --log /dev/null "$@" \
         >"$OUT/sim-$name.out" 2>"$OUT/sim-$name.err" &
     SIM_PID=$!
     for _ in $(seq 600); do # up to 30 s: a busy CI machine can be slow
@@ -99,55 +103,68 @@ for b in $(awk '/^Benchmark/ {sub(/-[0-9]+$/, "", $1); print $1}' "$OUT/gobench.
 done
 
 # ---------------------------------------------------------------- 2. reporting
-# Two servers. enos-sim (the end-to-end case) spends ~10x either client's CPU
-# per request, and more as go-coap's per-endpoint deduplication cache fills
-# (it scans the whole cache on every datagram), so against it both clients run
-# at the simulator's pace. null_server answers in a few µs and verifies
-# nothing: against it the round trip is the clients' own cost.
+# Three setups, each client alternating which goes first between rounds:
+# - enos-sim on one CPU with the client (taskset): the goal's comparison. On a
+#   virtual machine a wake-up across CPUs (an IPI) costs more than the whole
+#   exchange, so with two CPUs where the scheduler happens to place the three
+#   threads decides a run (2-5x spreads); on one CPU the round trip is the work
+#   both sides do.
+# - enos-sim with the CPUs unpinned, for completeness.
+# - null_server on the client's CPU: it answers in a few µs and verifies
+#   nothing, so the round trip is the clients' own cost. enos-sim spends 5-10x
+#   either client's CPU per request, more as go-coap's per-endpoint
+#   deduplication cache fills (it scans the whole cache on every datagram).
 # Every enos-sim run gets a fresh simulator (a shared one would favour whichever
 # client runs first) and every run its own socket pair, far below go-coap's
-# 65,536 MIDs per 247 s. The order of the two clients alternates between rounds.
-if ((SHORT)); then REP_N=2000; REP_ROUNDS=1; else REP_N=5000; REP_ROUNDS=9; fi
-log "reporting: $REP_ROUNDS x ($REP_N enos_report, $REP_N libcoap) sequential round trips, to enos-sim (fresh per run) and to null_server"
+# 65,536 MIDs per 247 s.
+if ((SHORT)); then REP_N=2000; NULL_N=5000; REP_ROUNDS=1; else REP_N=5000; NULL_N=20000; REP_ROUNDS=11; fi
+PIN_CPU=$(($(nproc) - 1))
+log "reporting: $REP_ROUNDS x (enos_report, libcoap) sequential round trips: $REP_N to enos-sim (fresh per run; on CPU $PIN_CPU, then unpinned), $NULL_N to null_server (CPU $PIN_CPU)"
 : >"$OUT/sim-report.summary"
 NULL_PID=
-"$BUILD/null_server" 127.0.0.1 0 >"$OUT/null-server.out" &
+taskset -c "$PIN_CPU" "$BUILD/null_server" 127.0.0.1 0 >"$OUT/null-server.out" &
 NULL_PID=$!
 trap 'stop_sim; kill $NULL_PID 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q '^listening on ' "$OUT/null-server.out" 2>/dev/null && break; sleep 0.05; done
 NULL_ADDR=$(sed -n 's/^listening on //p' "$OUT/null-server.out")
 [[ -n "$NULL_ADDR" ]] || { log "null_server did not start"; exit 1; }
-# rep SERVER CLIENT ROUND: one run; results prefixed "{s,n}ROUND_"
+# letter SETUP: the prefix letter of a setup's per-run results ("c3_enos_...")
+letter() { case $1 in simcpu) echo c ;; sim) echo s ;; null) echo n ;; esac; }
+# rep SETUP CLIENT ROUND: one run; SETUP is simcpu, sim or null
 rep() {
-    local srv=$1 c=$2 r=$3 addr=$NULL_ADDR
-    if [[ $srv == sim ]]; then
-        start_sim report --device RepPK:rep1:secret-rep-1
-        addr=$SIM_ADDR
-    fi
+    local setup=$1 c=$2 r=$3 addr=$NULL_ADDR n=$NULL_N pin=(taskset -c "$PIN_CPU")
+    case $setup in
+    simcpu) start_sim report --cpu "$PIN_CPU" --device RepPK:rep1:secret-rep-1 ;;
+    sim) start_sim report --device RepPK:rep1:secret-rep-1 && pin=() ;;
+    esac
+    if [[ $setup != null ]]; then addr=$SIM_ADDR n=$REP_N; fi
     if [[ $c == enos ]]; then
-        run_kv "${srv:0:1}${r}_" "$BUILD/report_enos" "$addr" RepPK rep1 secret-rep-1 "$REP_N"
+        run_kv "$(letter "$setup")${r}_" "${pin[@]}" "$BUILD/report_enos" "$addr" RepPK rep1 secret-rep-1 "$n"
     else
-        run_kv "${srv:0:1}${r}_" "$BUILD/report_coap" "${addr%:*}" "${addr##*:}" RepPK rep1 secret-rep-1 "$REP_N"
+        run_kv "$(letter "$setup")${r}_" "${pin[@]}" "$BUILD/report_coap" "${addr%:*}" "${addr##*:}" RepPK rep1 secret-rep-1 "$n"
     fi
-    if [[ $srv == sim ]]; then
+    if [[ $setup != null ]]; then
         stop_sim
         grep -h 'summary:' "$OUT/sim-report.err" >>"$OUT/sim-report.summary" || true
     fi
 }
 for r in $(seq 1 "$REP_ROUNDS"); do
-    for srv in sim null; do
-        if ((r % 2)); then rep $srv enos "$r"; rep $srv coap "$r"; else rep $srv coap "$r"; rep $srv enos "$r"; fi
+    for setup in simcpu sim null; do
+        if ((r % 2)); then rep $setup enos "$r"; rep $setup coap "$r"; else rep $setup coap "$r"; rep $setup enos "$r"; fi
     done
 done
 kill $NULL_PID 2>/dev/null || true
 put report_sim_summary "\"$(awk '{for (i=3;i<=NF;i++) if (split($i, kv, "=") == 2) t[kv[1]] += kv[2]} END {for (k in t) printf "%s=%d ", k, t[k]}' "$OUT/sim-report.summary")\""
 put report_msgs_per_run "$REP_N"
+put report1cpu_msgs_per_run "$REP_N"
+put nullrep_msgs_per_run "$NULL_N"
+put pin_cpu "$PIN_CPU"
 put report_runs_each "$REP_ROUNDS"
-# per server (result prefix report_ for enos-sim, nullrep_ for null_server):
-# medians over rounds, the paired ratio (within each round, then the median)
-for srv in sim null; do
-    if [[ $srv == sim ]]; then pre=report; else pre=nullrep; fi
-    p=${srv:0:1}
+# per setup (result prefix report1cpu_, report_, nullrep_): medians over
+# rounds, and the paired ratio (within each round, then the median)
+for setup in simcpu sim null; do
+    case $setup in simcpu) pre=report1cpu ;; sim) pre=report ;; null) pre=nullrep ;; esac
+    p=$(letter "$setup")
     for k in msgs_per_s mean_us p50_us p99_us cpu_us_per_msg rss_kb threads; do
         for c in enos coap; do
             put "${pre}_${c}_$k" "$(awk -v k="${c}_$k" -v p="$p" '{n=$1} n ~ "^" p "[0-9]+_" {sub(/^[a-z][0-9]+_/, "", n); if (n == k) print $2}' "$RES" | median)"
@@ -190,7 +207,7 @@ put machine_loadavg_end "\"$(cut -d' ' -f1-3 /proc/loadavg)\""
 # ---------------------------------------------------------------- check + summary
 required=(sign_ns_enos_sign sign_ns_openssl_fair sign_ns_openssl_cached go_AppendSign_allocs
     report_enos_msgs_per_s report_coap_msgs_per_s report_enos_p99_us report_coap_p99_us
-    nullrep_enos_msgs_per_s nullrep_coap_msgs_per_s nullrep_ratio_paired_median
+    report1cpu_ratio_paired_median nullrep_ratio_paired_median
     scale1000_steady_p99_us scale10000_steady_p99_us scale10000_after_init_per_client_bytes
     scale10000_after_round1_per_client_bytes fp_so_stripped_bytes fp_rss_after_init_kb fp_exec_to_first_ack_ms)
 for k in "${required[@]}"; do

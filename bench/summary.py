@@ -53,11 +53,14 @@ def main():
         name = k[3:-3]
         w(f"| {name} | {r[k]} | {r.get('go_' + name + '_allocs', '?')} |")
 
+    cpu = r.get('pin_cpu', '?')
     for pre, title, note in (
-            ("report", "to enos-sim (end to end; the simulator sets the pace)",
-             f"Simulator: {r.get('report_sim_summary', '?')}."),
-            ("nullrep", "to null_server (a C responder that verifies nothing: the clients' own cost)", "")):
-        w(f"\n#### Reporting: sequential CON round trips {title}; median of {r['report_runs_each']} runs x {r['report_msgs_per_run']} msgs each\n")
+            ("report1cpu", f"to enos-sim, both on CPU {cpu} (the goal's comparison)",
+             f"Simulator (all three setups): {r.get('report_sim_summary', '?')}."),
+            ("report", "to enos-sim, CPUs unpinned (where the scheduler places the threads decides a run)", ""),
+            ("nullrep", f"to null_server, both on CPU {cpu} (a C responder that verifies nothing: the clients' own cost)", "")):
+        w(f"\n#### Reporting: sequential CON round trips {title}; median of {r['report_runs_each']} runs x "
+          f"{r[pre + '_msgs_per_run']} msgs each\n")
         w("| client | msgs/s | mean µs | p50 µs | p99 µs | client CPU µs/msg | RSS KB | threads |")
         w("|---|---:|---:|---:|---:|---:|---:|---:|")
         for c, name in (("enos", "libenos `enos_report`"), ("coap", "libcoap 4.3 + OpenSSL (hand-written)")):
