@@ -67,7 +67,7 @@ def main():
             w(f"| {name} | {r[f'{pre}_{c}_msgs_per_s']} | {r[f'{pre}_{c}_mean_us']} | {r[f'{pre}_{c}_p50_us']} | "
               f"{r[f'{pre}_{c}_p99_us']} | {r[f'{pre}_{c}_cpu_us_per_msg']} | {r[f'{pre}_{c}_rss_kb']} | {r[f'{pre}_{c}_threads']} |")
         paired = f(r, f"{pre}_ratio_paired_median")
-        w(f"\nRatio libenos / libcoap msgs/s, paired per round (median): {paired:.2f} "
+        w(f"\nRatio libenos / libcoap msgs/s, per pair of rounds of opposite order (median): {paired:.2f} "
           f"(ratio of the medians: {r.get(f'{pre}_ratio_enos_over_coap_msgs_per_s', '?')}); "
           f"client CPU per message {f(r, f'{pre}_enos_cpu_us_per_msg') / f(r, f'{pre}_coap_cpu_us_per_msg'):.2f}x libcoap's; "
           f"goal at least as fast: {goal(paired >= 1.0)}. {note}\n")
