@@ -102,15 +102,70 @@ func cBytes(fn, name string, p unsafe.Pointer, n C.size_t) ([]byte, C.int) {
 	return unsafe.Slice((*byte)(p), int(n)), 0
 }
 
+// cString reads the C string p, which must be neither NULL nor empty: the
+// errors say "NAME is NULL" and "NAME is empty".
+func cString(fn, name string, p *C.char) (string, C.int) {
+	if p == nil {
+		return "", fail(fn, client.CodeInvalid, "%s is NULL", name)
+	}
+	s := C.GoString(p)
+	if s == "" {
+		return "", fail(fn, client.CodeInvalid, "%s is empty", name)
+	}
+	return s, 0
+}
+
+// cTopic reads a topic argument: a C string as cString reads it, that starts
+// with '/'; hint ends the message that says it does not.
+func cTopic(fn, name, hint string, p *C.char) (string, C.int) {
+	t, rc := cString(fn, name, p)
+	if rc != 0 {
+		return "", rc
+	}
+	if !strings.HasPrefix(t, "/") {
+		return "", fail(fn, client.CodeInvalid, "%s %q must start with '/' (%s)", name, t, hint)
+	}
+	return t, 0
+}
+
+// checkStructSize checks the struct_size of the C struct that the argument
+// name points to: neither 0 (initialize it with initMacro) nor below minSize
+// nor above fullSize, this libenos's sizeof. tooSmall formats minSize after
+// "NAME->struct_size N is too small ".
+func checkStructSize(fn, name, initMacro, tooSmall string, size, minSize, fullSize uintptr) C.int {
+	switch {
+	case size == 0:
+		return fail(fn, client.CodeInvalid, "%s->struct_size is 0; initialize the %s with %s", name, name, initMacro)
+	case size < minSize:
+		return fail(fn, client.CodeInvalid, "%s->struct_size %d is too small "+tooSmall, name, size, minSize)
+	case size > fullSize:
+		return fail(fn, client.CodeInvalid, "%s->struct_size %d is larger than this libenos %s knows (%d): built against a newer header?",
+			name, size, C.GoString(C.enos_version()), fullSize)
+	}
+	return 0
+}
+
 // writeString copies s and a NUL to out, or nothing when it does not fit.
 func writeString(fn string, out *C.char, outSize C.size_t, s string) C.int {
 	if uint64(outSize) < uint64(len(s))+1 {
 		return fail(fn, client.CodeBuffer, "out_size %d is too small: need %d bytes", uint64(outSize), len(s)+1)
 	}
+	putCString(out, s)
+	return 0
+}
+
+// putCString copies s and a NUL to out, which the caller has checked holds len(s)+1 bytes.
+func putCString(out *C.char, s string) {
 	dst := unsafe.Slice((*byte)(unsafe.Pointer(out)), len(s)+1)
 	copy(dst, s)
 	dst[len(s)] = 0
-	return 0
+}
+
+// lastError returns the calling thread's last error, as enos_last_error does
+// (for the tests of this package, which cannot use cgo themselves; the caller
+// must be locked to its OS thread for the result to be its own).
+func lastError() string {
+	return C.GoString(C.enos_last_error())
 }
 
 // readConfig reads the fields of cfg that lie within cfg.struct_size.
@@ -119,13 +174,8 @@ func readConfig(fn string, cfg *C.enos_config) (client.Config, C.int) {
 	var z C.enos_config
 	size := uintptr(cfg.struct_size)
 	minSize := unsafe.Offsetof(z.device_secret) + unsafe.Sizeof(z.device_secret)
-	switch {
-	case size == 0:
-		return out, fail(fn, client.CodeInvalid, "config->struct_size is 0; initialize the config with ENOS_CONFIG_INIT")
-	case size < minSize:
-		return out, fail(fn, client.CodeInvalid, "config->struct_size %d is too small to hold the required fields (%d)", size, minSize)
-	case size > unsafe.Sizeof(z):
-		return out, fail(fn, client.CodeInvalid, "config->struct_size %d is larger than this libenos %s knows (%d): built against a newer header?", size, C.GoString(C.enos_version()), unsafe.Sizeof(z))
+	if rc := checkStructSize(fn, "config", "ENOS_CONFIG_INIT", "to hold the required fields (%d)", size, minSize, unsafe.Sizeof(z)); rc != 0 {
+		return out, rc
 	}
 	has := func(off, sz uintptr) bool { return off+sz <= size }
 
@@ -134,18 +184,15 @@ func readConfig(fn string, cfg *C.enos_config) (client.Config, C.int) {
 		p    *C.char
 		dst  *string
 	}{
-		{"server", cfg.server, &out.Server},
-		{"product_key", cfg.product_key, &out.ProductKey},
-		{"device_key", cfg.device_key, &out.DeviceKey},
-		{"device_secret", cfg.device_secret, &out.DeviceSecret},
+		{"config->server", cfg.server, &out.Server},
+		{"config->product_key", cfg.product_key, &out.ProductKey},
+		{"config->device_key", cfg.device_key, &out.DeviceKey},
+		{"config->device_secret", cfg.device_secret, &out.DeviceSecret},
 	}
 	for _, r := range required {
-		if r.p == nil {
-			return out, fail(fn, client.CodeInvalid, "config->%s is NULL", r.name)
-		}
-		*r.dst = C.GoString(r.p)
-		if *r.dst == "" {
-			return out, fail(fn, client.CodeInvalid, "config->%s is empty", r.name)
+		var rc C.int
+		if *r.dst, rc = cString(fn, r.name, r.p); rc != 0 {
+			return out, rc
 		}
 	}
 	// Numbers are copied as they are: client.New checks them (and names the
@@ -282,15 +329,9 @@ func enosgo_publish(h C.uintptr_t, topic *C.char, payload unsafe.Pointer, n C.si
 	if c == nil {
 		return rc
 	}
-	if topic == nil {
-		return fail(fn, client.CodeInvalid, "topic is NULL")
-	}
-	t := C.GoString(topic)
-	if t == "" {
-		return fail(fn, client.CodeInvalid, "topic is empty")
-	}
-	if !strings.HasPrefix(t, "/") {
-		return fail(fn, client.CodeInvalid, "topic %q must start with '/' (e.g. /sys/{pk}/{dk}/thing/...)", t)
+	t, rc := cTopic(fn, "topic", "e.g. /sys/{pk}/{dk}/thing/...", topic)
+	if rc != 0 {
+		return rc
 	}
 	if reply == nil && replySize != 0 {
 		return fail(fn, client.CodeInvalid, "reply is NULL but reply_size is %d", uint64(replySize))
@@ -342,10 +383,11 @@ func enosgo_next_sign(h C.uintptr_t, out *C.char, outSize C.size_t, sequence *C.
 	if err != nil {
 		return failErr(fn, err)
 	}
-	if rc := writeString(fn, out, outSize, s.Value); rc != 0 {
+	if len(s.Value) > room {
 		// The core promised len <= room; a longer value is a bug, and a sequence was consumed.
 		return fail(fn, client.CodeInternal, "signature of %d characters exceeds room %d", len(s.Value), room)
 	}
+	putCString(out, s.Value)
 	if sequence != nil {
 		*sequence = C.uint32_t(s.Sequence)
 	}
@@ -395,11 +437,10 @@ func enosgo_sign(secret *C.char, secretLen C.size_t, token *C.char, tokenLen C.s
 		return fail(fn, client.CodeInvalid, "%v", err)
 	}
 	e.buf = v
-	dst := unsafe.Slice((*byte)(unsafe.Pointer(out)), len(v)+1)
-	copy(dst, v)
-	dst[len(v)] = 0
+	// A view of v: writeString copies it before e is put back for reuse.
+	rc = writeString(fn, out, outSize, unsafe.String(unsafe.SliceData(v), len(v)))
 	signCache.Put(e)
-	return 0
+	return rc
 }
 
 // signCache keeps recently used Signers for enos_sign, keyed by secret and IV:
@@ -419,18 +460,17 @@ type signEntry struct {
 func enosgo_auth_sign(pk, dk, secret *C.char, lifetime C.int32_t, out *C.char, outSize C.size_t) (rc C.int) {
 	const fn = "enos_auth_sign"
 	defer guard(fn, &rc)
-	args := []struct {
-		name string
-		p    *C.char
-	}{{"product_key", pk}, {"device_key", dk}, {"device_secret", secret}}
-	vals := make([]string, len(args))
-	for i, a := range args {
-		if a.p == nil {
-			return fail(fn, client.CodeInvalid, "%s is NULL", a.name)
-		}
-		if vals[i] = C.GoString(a.p); vals[i] == "" {
-			return fail(fn, client.CodeInvalid, "%s is empty", a.name)
-		}
+	pkS, rc := cString(fn, "product_key", pk)
+	if rc != 0 {
+		return rc
+	}
+	dkS, rc := cString(fn, "device_key", dk)
+	if rc != 0 {
+		return rc
+	}
+	secretS, rc := cString(fn, "device_secret", secret)
+	if rc != 0 {
+		return rc
 	}
 	if out == nil {
 		return fail(fn, client.CodeInvalid, "out is NULL")
@@ -441,7 +481,7 @@ func enosgo_auth_sign(pk, dk, secret *C.char, lifetime C.int32_t, out *C.char, o
 	if outSize < sign.AuthSignLen+1 {
 		return fail(fn, client.CodeBuffer, "out_size %d is too small: need %d bytes (ENOS_AUTH_SIGN_SIZE)", uint64(outSize), sign.AuthSignLen+1)
 	}
-	v, err := sign.AuthSign(vals[0], vals[1], vals[2], int(lifetime))
+	v, err := sign.AuthSign(pkS, dkS, secretS, int(lifetime))
 	if err != nil {
 		return fail(fn, client.CodeInvalid, "%v", err)
 	}

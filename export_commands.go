@@ -16,7 +16,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,13 +72,8 @@ func enosgo_get_stats(h C.uintptr_t, stats *C.enos_stats) (rc C.int) {
 	var z C.enos_stats
 	size := uintptr(stats.struct_size)
 	minSize := unsafe.Offsetof(z.sent) + unsafe.Sizeof(z.sent)
-	switch {
-	case size == 0:
-		return fail(fn, client.CodeInvalid, "stats->struct_size is 0; initialize the stats with ENOS_STATS_INIT")
-	case size < minSize:
-		return fail(fn, client.CodeInvalid, "stats->struct_size %d is too small (at least %d)", size, minSize)
-	case size > unsafe.Sizeof(z):
-		return fail(fn, client.CodeInvalid, "stats->struct_size %d is larger than this libenos %s knows (%d): built against a newer header?", size, C.GoString(C.enos_version()), unsafe.Sizeof(z))
+	if rc := checkStructSize(fn, "stats", "ENOS_STATS_INIT", "(at least %d)", size, minSize, unsafe.Sizeof(z)); rc != 0 {
+		return rc
 	}
 	st := c.Stats()
 	fields := []struct {
@@ -161,6 +155,10 @@ func enosgo_poll(h C.uintptr_t) (rc C.int) {
 	return C.int(min(n, math.MaxInt32))
 }
 
+// errBuffer is returned by enosgo_next_command's accept function for a
+// command that does not fit the caller's buffers (the command stays queued).
+var errBuffer = errors.New("buffer too small")
+
 //export enosgo_next_command
 func enosgo_next_command(h C.uintptr_t, timeoutMs C.int32_t, topic *C.char, topicSize C.size_t,
 	payload unsafe.Pointer, payloadSize C.size_t, payloadLen *C.size_t) (rc C.int) {
@@ -180,7 +178,6 @@ func enosgo_next_command(h C.uintptr_t, timeoutMs C.int32_t, topic *C.char, topi
 	}
 	*payloadLen = 0
 	var needTopic, needPayload int
-	errBuffer := errors.New("buffer too small")
 	accept := func(cmd client.Command) error {
 		if uint64(len(cmd.Topic))+1 > uint64(topicSize) || uint64(len(cmd.Payload)) > uint64(payloadSize) {
 			needTopic, needPayload = len(cmd.Topic)+1, len(cmd.Payload)
@@ -203,9 +200,7 @@ func enosgo_next_command(h C.uintptr_t, timeoutMs C.int32_t, topic *C.char, topi
 	case err != nil:
 		return failErr(fn, err)
 	}
-	dst := unsafe.Slice((*byte)(unsafe.Pointer(topic)), len(cmd.Topic)+1)
-	copy(dst, cmd.Topic)
-	dst[len(cmd.Topic)] = 0
+	putCString(topic, cmd.Topic) // accept checked that it fits
 	if len(cmd.Payload) > 0 {
 		copy(unsafe.Slice((*byte)(payload), len(cmd.Payload)), cmd.Payload)
 	}
@@ -221,15 +216,9 @@ func enosgo_reply(h C.uintptr_t, topic *C.char, payload unsafe.Pointer, n C.size
 	if c == nil {
 		return rc
 	}
-	if topic == nil {
-		return fail(fn, client.CodeInvalid, "command_topic is NULL")
-	}
-	t := C.GoString(topic)
-	switch {
-	case t == "":
-		return fail(fn, client.CodeInvalid, "command_topic is empty")
-	case !strings.HasPrefix(t, "/"):
-		return fail(fn, client.CodeInvalid, "command_topic %q must start with '/' (pass the topic the command came with)", t)
+	t, rc := cTopic(fn, "command_topic", "pass the topic the command came with", topic)
+	if rc != 0 {
+		return rc
 	}
 	p, rc := cBytes(fn, "payload", payload, n)
 	if rc != 0 {

@@ -6,7 +6,9 @@
 #   3. its SONAME is libenos.so.1 and libenos.so.1 links to libenos.so.$VERSION;
 #   4. the header's ENOS_VERSION_MAJOR/MINOR/PATCH and ENOS_VERSION_STRING agree
 #      with each other and with enos_version() of the built library (a tiny C
-#      program compiled against include/enos.h).
+#      program compiled against include/enos.h);
+#   5. core/client.Version and the Python package's API_VERSION agree with it;
+#   6. so does the Python package's version (__version__, and pyproject.toml).
 #
 #   abi/check.sh [LIBRARY]        default build/libenos.so
 #   abi/check.sh --update [LIB]   rewrite abi/enos.symbols from LIBRARY (deliberate ABI change)
@@ -118,6 +120,23 @@ if [ "$py_major_minor" = "${header_string%.*}" ]; then
   ok "python/enos API_VERSION = header major.minor ($py_major_minor)"
 else
   fail "python/enos API_VERSION is '$py_major_minor', the header says ${header_string%.*}"
+fi
+
+# 6. The Python package's version (its one place: __version__, which the wheel's
+#    metadata takes; pyproject.toml declares the version dynamic) = the header's.
+py_version=$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' python/enos/__init__.py)
+if [ "$py_version" = "$header_string" ]; then
+  ok "python/enos __version__ = header ($py_version)"
+else
+  fail "python/enos __version__ is '$py_version', the header says $header_string"
+fi
+pyproject_version=$(sed -n '/^\[project\]/,/^\[/s/^version *= *"\(.*\)"$/\1/p' python/pyproject.toml)
+if [ -z "$pyproject_version" ] && grep -q '^dynamic = \[.*"version"' python/pyproject.toml; then
+  ok "python/pyproject.toml takes the version from __version__ (dynamic)"
+elif [ "$pyproject_version" = "$header_string" ]; then
+  ok "python/pyproject.toml version = header ($pyproject_version)"
+else
+  fail "python/pyproject.toml version is '$pyproject_version' (not dynamic), the header says $header_string"
 fi
 
 echo "$passed passed, $failed failed"

@@ -60,4 +60,15 @@ static inline long count_fds(void) {
     closedir(d);
     return n - 1; /* the DIR's own fd */
 }
+/* The results of a sequential round-trip run, as "PRE_key value" lines:
+ * count, rate, mean, p50/p99/max latency (sorts lat), CPU per message, RSS
+ * and threads. report_enos and report_coap print the same keys. */
+static inline void print_round_trips(const char *pre, uint64_t *lat, int n, double secs, uint64_t cpu_ns_used) {
+    printf("%s_msgs %d\n%s_msgs_per_s %.0f\n%s_mean_us %.1f\n", pre, n, pre, n / secs, pre, secs * 1e6 / n);
+    printf("%s_p50_us %.1f\n", pre, pct_us(lat, (size_t)n, 50));
+    printf("%s_p99_us %.1f\n", pre, pct_us(lat, (size_t)n, 99));
+    printf("%s_max_us %.1f\n", pre, pct_us(lat, (size_t)n, 100));
+    printf("%s_cpu_us_per_msg %.1f\n", pre, (double)cpu_ns_used / 1e3 / n);
+    printf("%s_rss_kb %ld\n%s_threads %ld\n", pre, proc_status("VmRSS"), pre, proc_status("Threads"));
+}
 #endif

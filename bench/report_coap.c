@@ -139,13 +139,7 @@ int main(int argc, char **argv) {
         if (i >= 0) lat[i] = now_ns() - a;
     }
     double secs = (double)(now_ns() - t0) / 1e9;
-    double cpu_us = (double)(cpu_ns() - c0) / 1e3 / n;
-    printf("coap_msgs %d\ncoap_msgs_per_s %.0f\ncoap_mean_us %.1f\n", n, n / secs, secs * 1e6 / n);
-    printf("coap_p50_us %.1f\n", pct_us(lat, (size_t)n, 50));
-    printf("coap_p99_us %.1f\n", pct_us(lat, (size_t)n, 99));
-    printf("coap_max_us %.1f\n", pct_us(lat, (size_t)n, 100));
-    printf("coap_cpu_us_per_msg %.1f\n", cpu_us);
-    printf("coap_rss_kb %ld\ncoap_threads %ld\n", proc_status("VmRSS"), proc_status("Threads"));
+    print_round_trips("coap", lat, n, secs, cpu_ns() - c0);
     coap_session_release(sess);
     coap_free_context(ctx);
     coap_cleanup();

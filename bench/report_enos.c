@@ -26,14 +26,7 @@ int main(int argc, char **argv) {
         lat[i] = now_ns() - a;
     }
     double secs = (double)(now_ns() - t0) / 1e9;
-    double cpu_us = (double)(cpu_ns() - c0) / 1e3 / n;
-    double mean = secs * 1e6 / n;
-    printf("enos_msgs %d\nenos_msgs_per_s %.0f\nenos_mean_us %.1f\n", n, n / secs, mean);
-    printf("enos_p50_us %.1f\n", pct_us(lat, (size_t)n, 50));
-    printf("enos_p99_us %.1f\n", pct_us(lat, (size_t)n, 99));
-    printf("enos_max_us %.1f\n", pct_us(lat, (size_t)n, 100));
-    printf("enos_cpu_us_per_msg %.1f\n", cpu_us);
-    printf("enos_rss_kb %ld\nenos_threads %ld\n", proc_status("VmRSS"), proc_status("Threads"));
+    print_round_trips("enos", lat, n, secs, cpu_ns() - c0);
     enos_close(c);
     return 0;
 }

@@ -38,12 +38,12 @@ deb: $(SOFILE) $(BUILD)/libenos.a
 	  install -m 0644 packaging/copyright $$t/usr/share/doc/$$p/copyright; \
 	  find $$t -type d -exec chmod 0755 {} +; \
 	  find $$t -type f -exec chmod 0644 {} +; \
-	  chmod 0755 $$r$(DEB_LIBDIR)/libenos.so.$(VERSION) 2>/dev/null || true; \
 	  size=$$(du -sk --exclude=DEBIAN $$t | cut -f1); \
 	  sed -e 's|@DEB_VERSION@|$(DEB_VERSION)|g' -e 's|@DEB_ARCH@|$(DEB_ARCH)|g' \
 	      -e 's|@DEB_MAINTAINER@|$(DEB_MAINTAINER)|g' -e "s|@INSTALLED_SIZE@|$$size|g" \
 	      -e "s|@GLIBC_MIN@|$$glibc|g" packaging/$$p.control.in >$$t/DEBIAN/control; \
 	done; \
+	chmod 0755 $$r$(DEB_LIBDIR)/libenos.so.$(VERSION); \
 	sed 's|@VERSION@|$(VERSION)|g' packaging/libenos1.shlibs.in >$$r/DEBIAN/shlibs; \
 	grep -v '^#' packaging/libenos1.triggers >$$r/DEBIAN/triggers; \
 	chmod 0644 $$r/DEBIAN/shlibs $$r/DEBIAN/triggers; \

@@ -17,6 +17,10 @@ cmd coap-client-notls libcoap3-bin        # enos-sim is checked against libcoap'
 cmd valgrind valgrind                     # C tests under valgrind
 cmd aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu      # make cross
 cmd arm-linux-gnueabihf-gcc gcc-arm-linux-gnueabihf
+# The cross C libraries' headers and libc.so are only Recommends of the cross
+# compilers, which --no-install-recommends below leaves out.
+file /usr/aarch64-linux-gnu/lib/libc.so libc6-dev-arm64-cross
+file /usr/arm-linux-gnueabihf/lib/libc.so libc6-dev-armhf-cross
 cmd qemu-aarch64 qemu-user                # cross tests run under qemu
 file /usr/include/openssl/evp.h libssl-dev           # benchmarks: the OpenSSL reference
 file /usr/include/coap3/coap.h libcoap3-dev          # benchmarks: the libcoap reference client

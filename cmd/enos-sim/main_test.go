@@ -10,13 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/libenos/libenos/core/sign"
 	"github.com/libenos/libenos/internal/sim"
+	"github.com/libenos/libenos/internal/testutil"
 )
 
 const (
@@ -72,7 +72,7 @@ func TestWithLibcoap(t *testing.T) {
 	cmd := exec.CommandContext(ctx, bin, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--log", logFile,
 		"--device", pk+":"+dk+":"+secret, "--device", "other:dev:sec")
 	stdout, _ := cmd.StdoutPipe()
-	var stderr syncBuf
+	var stderr testutil.SyncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -172,21 +172,4 @@ func TestWithLibcoap(t *testing.T) {
 	if strings.Contains(all, auth.Token) || strings.Contains(all, secret) {
 		t.Fatal("records or stderr leak the token or the secret")
 	}
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

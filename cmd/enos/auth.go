@@ -33,10 +33,11 @@ Flags:
 	},
 }
 
-// session is what an authentication told us.
+// sessionInfo is what an authentication told us.
 type sessionInfo struct {
 	token    string
 	hasToken bool
+	signing  bool // the client signs requests (option 2101), as it decided
 	elapsed  time.Duration
 }
 
@@ -51,8 +52,7 @@ func authenticate(ctx context.Context, c *client.Client) (sessionInfo, error) {
 	if err != nil {
 		return info, err
 	}
-	token := sess.Token
-	info.token, info.hasToken = token, token != ""
+	info.token, info.hasToken, info.signing = sess.Token, sess.Token != "", sess.Signing
 	return info, nil
 }
 
@@ -80,8 +80,7 @@ func runAuth(parent context.Context, e *env, showToken bool) error {
 	default:
 		fmt.Fprintf(e.stdout, "token: received, %d characters (not shown; --show-token prints it)\n", len(info.token))
 	}
-	signing := n.SignMode == client.SignAlways || (n.SignMode == client.SignAuto && info.hasToken)
-	if signing {
+	if info.signing {
 		fmt.Fprintf(e.stdout, "signing: on (option 2101, sign mode %s, IV %s)\n", signModeName(n.SignMode), ivLabel(n.SignIV))
 	} else {
 		fmt.Fprintf(e.stdout, "signing: off (sign mode %s)\n", signModeName(n.SignMode))

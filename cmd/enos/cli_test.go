@@ -11,12 +11,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/libenos/libenos/internal/sim"
+	"github.com/libenos/libenos/internal/testutil"
 )
 
 // The protocol.md test device.
@@ -276,7 +276,7 @@ func TestNetworkErrors(t *testing.T) {
 	// SIGINT while waiting for an answer: exit 130.
 	cmd := exec.Command(enosBin, "report", "--server", hole.LocalAddr().String(), "--ack-timeout", "5s", "x")
 	cmd.Env = baseEnv(devEnv(s))
-	var stderr syncBuffer
+	var stderr testutil.SyncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -397,7 +397,7 @@ func TestListenStops(t *testing.T) {
 	// SIGINT: exit 0 with a summary.
 	cmd := exec.Command(enosBin, "listen", "--poll-interval", "50ms")
 	cmd.Env = baseEnv(devEnv(s))
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -595,22 +595,4 @@ func TestHelp(t *testing.T) {
 	if !strings.HasPrefix(r.stdout, "enos "+version) {
 		t.Errorf("version: %s", r)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

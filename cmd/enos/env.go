@@ -100,8 +100,6 @@ type env struct {
 	hidden []string
 }
 
-var errHelp = flag.ErrHelp
-
 func newEnv(c *command, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *env {
 	e := &env{cmd: c, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
 	e.fs = flag.NewFlagSet("enos "+c.name, flag.ContinueOnError)
@@ -154,7 +152,7 @@ func (e *env) parse(args []string) ([]string, error) {
 	for {
 		if err := e.fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, errHelp
+				return nil, flag.ErrHelp
 			}
 			return nil, &usageError{msg: e.cleanFlagError(err)}
 		}
@@ -302,10 +300,6 @@ func (e *env) logf(format string, args ...any) {
 func exitCode(err error) int {
 	if err == nil {
 		return exitOK
-	}
-	var q *quietError
-	if errors.As(err, &q) {
-		return q.code
 	}
 	var x *exitError
 	if errors.As(err, &x) {

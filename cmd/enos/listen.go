@@ -166,7 +166,7 @@ func (e *env) printCommand(ctx context.Context, c *client.Client, o *listenOpts,
 		if o.echo {
 			payload = cmd.Payload
 		}
-		replyTopic = strings.TrimSuffix(cmd.Topic, "_reply") + "_reply"
+		replyTopic = client.ReplyTopic(cmd.Topic)
 		resp, err := c.Reply(ctx, cmd.Topic, payload)
 		if resp != nil {
 			replyCode = codeText(resp.Code)

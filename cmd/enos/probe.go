@@ -145,8 +145,7 @@ func runProbe(parent context.Context, e *env, payload []byte, topic, format stri
 	}
 
 	// 2. One fresh client per variant.
-	ivs, _ := parseIV(e.iv)
-	variants := probeVariants(ivs)
+	variants := probeVariants(cfg.SignIV)
 	for _, v := range variants {
 		if ctx.Err() != nil {
 			v.err = ctxErr(ctx)

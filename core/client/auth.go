@@ -13,7 +13,7 @@ import (
 
 // authenticate runs POST /auth/{pk}/{dk} and starts a new session.
 func (c *Client) authenticate(ctx context.Context) error {
-	if c.hadSession {
+	if c.sessGen > 0 { // a session existed
 		c.stats.reauths.Add(1)
 		c.logf(logging.Info, "re-authenticating")
 	}
@@ -45,7 +45,6 @@ func (c *Client) authenticate(ctx context.Context) error {
 		signing:  c.cfg.SignMode == SignAlways || (c.cfg.SignMode == SignAuto && hasToken && !c.no2101),
 		lastSeen: time.Now(),
 	}
-	c.hadSession = true
 	c.sessGen++
 	c.reserved = 0
 	if c.store != nil {

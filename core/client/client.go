@@ -40,8 +40,7 @@ type Client struct {
 	signer       *sign.Signer
 	sess         session
 	no2101       bool   // auto mode saw 4.02 for option 2101: never sign again
-	hadSession   bool   // a session existed: the next authentication is a re-authentication
-	sessGen      uint64 // counts sessions: an exchange is resent only within its session
+	sessGen      uint64 // counts sessions: an exchange is resent only within its session; > 0: the next authentication is a re-authentication
 	signScratch  []byte
 	pendingFetch string // a lone 2100 announced a command to GET
 
@@ -226,16 +225,27 @@ func (c *Client) NextSignature(ctx context.Context, room int) (Signature, error)
 	if n := sign.SignLen(len(c.sess.token), c.sess.seq+1); n > room {
 		return Signature{}, errorf(CodeBuffer, "signature needs %d characters, buffer holds %d", n, room)
 	}
-	seq, err := c.nextSeq()
+	seq, err := c.signNext()
 	if err != nil {
 		return Signature{}, err
 	}
-	v, err := c.signer.Sign(c.sess.token, seq)
+	return Signature{Value: string(c.signScratch), Sequence: seq}, nil
+}
+
+// signNext consumes the next sequence of the session and puts its option-2101
+// signature in c.signScratch. Called with the turn held, after needsAuth said
+// no, so the sequence is in 1..sign.MaxSequence.
+func (c *Client) signNext() (uint32, error) {
+	seq, err := c.nextSeq()
 	if err != nil {
-		return Signature{}, &Error{Code: CodeInternal, Msg: "sign", Err: err}
+		return 0, err
 	}
 	c.sess.seq = seq
-	return Signature{Value: v, Sequence: seq}, nil
+	c.signScratch, err = c.signer.AppendSign(c.signScratch[:0], c.sess.token, seq)
+	if err != nil {
+		return 0, &Error{Code: CodeInternal, Msg: "sign", Err: err}
+	}
+	return seq, nil
 }
 
 // needsAuth says whether the next request must be preceded by an authentication.
@@ -286,14 +296,8 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 		}
 		signed := c.sess.signing
 		if signed && req.Again == nil {
-			seq, err := c.nextSeq()
-			if err != nil {
+			if _, err := c.signNext(); err != nil {
 				return Response{}, err
-			}
-			c.sess.seq = seq
-			c.signScratch, err = c.signer.AppendSign(c.signScratch[:0], c.sess.token, seq)
-			if err != nil {
-				return Response{}, &Error{Code: CodeInternal, Msg: "sign", Err: err}
 			}
 			req.Sign = c.signScratch
 		}

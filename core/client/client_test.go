@@ -7,8 +7,13 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+	"github.com/plgd-dev/go-coap/v3/udp/coder"
 
 	"github.com/libenos/libenos/internal/sim"
 )
@@ -451,4 +456,108 @@ func TestLargePayloadsGoBlockwise(t *testing.T) {
 	}
 	_, err := New(Config{Server: "h", ProductKey: "p", DeviceKey: "d", DeviceSecret: "s", BlockSize: 100})
 	wantCode(t, err, CodeInvalid)
+}
+
+// no2101Enos is a raw UDP fake of an EnOS that hands out a token on
+// authentication but does not know option 2101 (later EnOS documentation):
+// POST /auth/... gets 2.05 {"token":...}, a request carrying option 2101 gets
+// 4.02 Bad Option, anything else 2.04. It counts what it saw.
+type no2101Enos struct {
+	addr                string
+	auths, signed, rest atomic.Int32
+}
+
+func startNo2101Enos(t *testing.T) *no2101Enos {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	e := &no2101Enos{addr: pc.LocalAddr().String()}
+	go func() {
+		buf := make([]byte, 2048)
+		out := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			m := message.Message{Options: make(message.Options, 0, 16)} // Decode needs room for the options
+			if _, err := coder.DefaultCoder.Decode(buf[:n], &m); err != nil || m.Type != message.Confirmable {
+				continue
+			}
+			resp := message.Message{Type: message.Acknowledgement, MessageID: m.MessageID, Token: m.Token, Code: codes.Changed}
+			path, _ := m.Options.Path()
+			switch {
+			case m.Code == codes.POST && strings.HasPrefix(path, "/auth/"):
+				e.auths.Add(1)
+				resp.Code = codes.Content
+				resp.Payload = []byte(`{"token":"8GjM3fXkD2oQ"}`)
+			case m.Options.HasOption(message.OptionID(2101)):
+				e.signed.Add(1)
+				resp.Code = codes.BadOption
+			default:
+				e.rest.Add(1)
+			}
+			k, err := coder.DefaultCoder.Encode(resp, out)
+			if err != nil {
+				continue
+			}
+			_, _ = pc.WriteTo(out[:k], from)
+		}
+	}()
+	return e
+}
+
+// TestSignAutoTurnsSigningOffOn402 is the auto-mode fallback itself: EnOS
+// gives a token, so the client signs, but EnOS answers the signed request
+// 4.02; the client then resends unsigned and never signs again, not even in
+// a later session.
+func TestSignAutoTurnsSigningOffOn402(t *testing.T) {
+	e := startNo2101Enos(t)
+	c := newClient(t, e.addr)
+	ctx := context.Background()
+	if err := c.Report(ctx, []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	si, err := c.Session(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !si.Authenticated || si.Token != "8GjM3fXkD2oQ" || si.Signing {
+		t.Fatalf("session after the 4.02 %+v, want authenticated with the token and not signing", si)
+	}
+	if a, s, r := e.auths.Load(), e.signed.Load(), e.rest.Load(); a != 1 || s != 1 || r != 1 {
+		t.Fatalf("server saw %d auths, %d signed, %d unsigned requests; want 1, 1, 1", a, s, r)
+	}
+	if err := c.Report(ctx, []byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	// A new session (the token still comes) does not sign again.
+	if err := c.Authenticate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if si, _ := c.Session(ctx); !si.Authenticated || si.Signing {
+		t.Fatalf("session after re-authentication %+v, want not signing", si)
+	}
+	for _, p := range []string{"c", "d"} {
+		if err := c.Report(ctx, []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, s, r := e.auths.Load(), e.signed.Load(), e.rest.Load(); a != 2 || s != 1 || r != 4 {
+		t.Fatalf("server saw %d auths, %d signed, %d unsigned requests; want 2, 1, 4", a, s, r)
+	}
+	if st := c.Stats(); st.Reauths != 1 {
+		t.Errorf("stats %+v, want 1 re-authentication", st)
+	}
+	// SignAlways reports the 4.02 instead of working around it.
+	c2 := newClient(t, e.addr, func(c *Config) { c.SignMode = SignAlways })
+	err = c2.Report(ctx, []byte("x"))
+	wantCode(t, err, CodeRejected)
+	var ce *Error
+	if !errors.As(err, &ce) || CodeString(ce.CoAP) != "4.02" {
+		t.Errorf("err = %v", err)
+	}
 }

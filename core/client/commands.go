@@ -97,9 +97,15 @@ func (c *Client) Poll(ctx context.Context) (int, error) {
 	return total, nil
 }
 
-// Reply posts payload to commandTopic + "_reply".
+// Reply posts payload to ReplyTopic(commandTopic).
 func (c *Client) Reply(ctx context.Context, commandTopic string, payload []byte) (*Response, error) {
-	return c.Publish(ctx, strings.TrimSuffix(commandTopic, "_reply")+"_reply", payload)
+	return c.Publish(ctx, ReplyTopic(commandTopic), payload)
+}
+
+// ReplyTopic is the topic Reply posts to for a command topic: commandTopic +
+// "_reply" (a topic that already ends in "_reply" stays as it is).
+func ReplyTopic(commandTopic string) string {
+	return strings.TrimSuffix(commandTopic, "_reply") + "_reply"
 }
 
 // takeCommands looks at a response for commands: 2102 carries one whole

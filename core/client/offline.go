@@ -85,12 +85,13 @@ func (c *Client) reportOffline(ctx context.Context, payload []byte) error {
 		}
 		return &Error{Code: CodeQueued, Msg: "queued behind earlier undelivered reports"}
 	}
-	memo := &resend{}
-	_, err := c.request(ctx, codes.POST, c.reportPath, payload, memo)
+	var memo resend // on the stack: only a report that is queued needs it on the heap
+	_, err := c.request(ctx, codes.POST, c.reportPath, payload, &memo)
 	if err == nil || !retryable(err) {
 		return err
 	}
-	if qerr := c.enqueue(payload, memo); qerr != nil {
+	kept := memo
+	if qerr := c.enqueue(payload, &kept); qerr != nil {
 		var e *Error
 		errors.As(qerr, &e)
 		return &Error{Code: e.Code, Msg: e.Msg + " (delivery failed: " + err.Error() + ")", Err: e.Err}
@@ -161,10 +162,7 @@ func (c *Client) runQueue() {
 		it, ok, err := o.q.Peek()
 		if err != nil || !ok {
 			c.logf(logging.Error, "cannot read the offline queue: %v", err)
-			if !c.sleep(backoff) {
-				continue
-			}
-			backoff = min(2*backoff, maxRetryInterval)
+			backoff = c.backoffWait(backoff, backoff)
 			continue
 		}
 		o.mu.Lock()
@@ -183,11 +181,7 @@ func (c *Client) runQueue() {
 		case retryable(err) || CodeOf(err) == CodeAuth || CodeOf(err) == CodeState:
 			// Keep the data; try again later.
 			c.logf(logging.Debug, "offline queue waits %v: %v", backoff, err)
-			if c.sleep(backoff) {
-				backoff = min(2*backoff, maxRetryInterval)
-			} else {
-				backoff = c.cfg.RetryInterval
-			}
+			backoff = c.backoffWait(backoff, c.cfg.RetryInterval)
 		default:
 			// EnOS refuses this message for good (4.xx other than 4.01): it
 			// would block the queue forever. Drop it, loudly.
@@ -213,6 +207,15 @@ func (c *Client) popQueue(dropped bool) {
 	}
 	o.signalLocked()
 	o.mu.Unlock()
+}
+
+// backoffWait sleeps d and returns the next wait: d doubled (at most
+// maxRetryInterval) after a full sleep, ifWoken when woken or closed early.
+func (c *Client) backoffWait(d, ifWoken time.Duration) time.Duration {
+	if c.sleep(d) {
+		return min(2*d, maxRetryInterval)
+	}
+	return ifWoken
 }
 
 // sleep waits d, or less when woken (it then returns false) or closed.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/libenos/libenos/core/logging"
+	"github.com/libenos/libenos/core/sign"
 	"github.com/libenos/libenos/core/state"
 )
 
@@ -38,7 +39,6 @@ func (c *Client) openState() error {
 	// so the resumed session continues after it.
 	c.sess = session{valid: true, token: saved.Token, signing: saved.Signing, seq: saved.Reserved, lastSeen: saved.LastSeen}
 	c.reserved = saved.Reserved
-	c.hadSession = true
 	c.sessGen++
 	c.savedSeen = saved.LastSeen
 	c.logf(logging.Info, "resumed saved session at sequence %d", saved.Reserved+1)
@@ -46,7 +46,7 @@ func (c *Client) openState() error {
 }
 
 // maxSeqForResume leaves room for at least one block after a resume.
-const maxSeqForResume = 2147483647 - seqBlock
+const maxSeqForResume = sign.MaxSequence - seqBlock
 
 // nextSeq returns the next sequence, first persisting a reservation that
 // covers it when a state directory is used, so that no sequence is ever sent
@@ -55,8 +55,8 @@ func (c *Client) nextSeq() (uint32, error) {
 	seq := c.sess.seq + 1
 	if c.store != nil && seq > c.reserved {
 		res := uint64(seq) + seqBlock - 1
-		if res > 2147483647 {
-			res = 2147483647
+		if res > sign.MaxSequence {
+			res = sign.MaxSequence
 		}
 		if err := c.saveState(uint32(res)); err != nil {
 			return 0, err

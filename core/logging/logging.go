@@ -54,10 +54,5 @@ func logf(level Level, format string, args []any) {
 	s.fn(level, fmt.Sprintf(format, args...))
 }
 
-func Errorf(format string, args ...any) { logf(Error, format, args) }
-func Warnf(format string, args ...any)  { logf(Warn, format, args) }
-func Infof(format string, args ...any)  { logf(Info, format, args) }
-func Debugf(format string, args ...any) { logf(Debug, format, args) }
-
 // Logf logs at level.
 func Logf(level Level, format string, args ...any) { logf(level, format, args) }

@@ -4,13 +4,13 @@ import "testing"
 
 func TestLevels(t *testing.T) {
 	var got []string
-	Infof("silent %d", 1) // no handler: nothing happens
+	Logf(Info, "silent %d", 1) // no handler: nothing happens
 	SetHandler(func(l Level, m string) { got = append(got, m) }, Warn)
 	defer SetHandler(nil, Off)
-	Errorf("e%d", 1)
-	Warnf("w")
-	Infof("i")
-	Debugf("d")
+	Logf(Error, "e%d", 1)
+	Logf(Warn, "w")
+	Logf(Info, "i")
+	Logf(Debug, "d")
 	if len(got) != 2 || got[0] != "e1" || got[1] != "w" {
 		t.Fatalf("got %q", got)
 	}
@@ -18,7 +18,7 @@ func TestLevels(t *testing.T) {
 		t.Fatal("Enabled disagrees with the level")
 	}
 	SetHandler(nil, Debug)
-	Errorf("after removal")
+	Logf(Error, "after removal")
 	if len(got) != 2 {
 		t.Fatal("a removed handler was called")
 	}

@@ -59,8 +59,7 @@ type Queue struct {
 	gen   uint64  // generation of the log file
 	head  int64   // offset of the oldest record
 	end   int64   // offset after the newest record
-	sizes []int64 // record sizes from head to end, oldest first
-	bytes int64   // sum of sizes
+	sizes []int64 // record sizes from head to end, oldest first; they sum to end-head
 	// Dropped counts bytes cut off as corrupt when the queue was opened.
 	Dropped int64
 	// HeadLost says the head file was unreadable and the log is replayed whole.
@@ -137,7 +136,6 @@ func (q *Queue) recover() error {
 			break
 		}
 		q.sizes = append(q.sizes, n)
-		q.bytes += n
 		off += n
 	}
 	if off < size {
@@ -176,7 +174,7 @@ func (q *Queue) checkRecord(off, size int64) (int64, error) {
 func (q *Queue) Len() (int, int64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.sizes), q.bytes
+	return len(q.sizes), q.end - q.head
 }
 
 // Append adds it at the end and returns once it is on disk.
@@ -202,7 +200,7 @@ func (q *Queue) Append(it Item) error {
 	if q.f == nil {
 		return os.ErrClosed
 	}
-	if len(q.sizes) >= q.maxCount || q.bytes+int64(len(rec)) > q.maxBytes {
+	if len(q.sizes) >= q.maxCount || q.end-q.head+int64(len(rec)) > q.maxBytes {
 		return ErrFull
 	}
 	if _, err := q.f.WriteAt(rec, q.end); err != nil {
@@ -216,7 +214,6 @@ func (q *Queue) Append(it Item) error {
 	}
 	q.end += int64(len(rec))
 	q.sizes = append(q.sizes, int64(len(rec)))
-	q.bytes += int64(len(rec))
 	return nil
 }
 
@@ -252,7 +249,6 @@ func (q *Queue) Pop() error {
 		return nil
 	}
 	q.head += q.sizes[0]
-	q.bytes -= q.sizes[0]
 	q.sizes = q.sizes[1:]
 	if len(q.sizes) == 0 || q.head >= compactAt {
 		return q.rewrite()

@@ -166,9 +166,16 @@ func TestCompaction(t *testing.T) {
 	if q.gen == 0 || q.head >= compactAt {
 		t.Fatalf("no rewrite: generation %d head %d", q.gen, q.head)
 	}
+	recSize := int64(recHeader + 2 + len("/t") + len(payload))
+	if c, b := q.Len(); c != 3 || b != 3*recSize {
+		t.Fatalf("Len after rewrite = %d, %d; want 3, %d", c, b, 3*recSize)
+	}
 	q.Close()
 	q, _ = Open(dir, 1<<20, 1<<30)
 	defer q.Close()
+	if c, b := q.Len(); c != 3 || b != 3*recSize {
+		t.Fatalf("Len after reopen = %d, %d; want 3, %d", c, b, 3*recSize)
+	}
 	got := drain(t, q)
 	if len(got) != 3 || got[0][0] != byte(n-3) || len(got[2]) != len(payload) {
 		t.Fatalf("got %d records", len(got))
@@ -182,8 +189,15 @@ func TestLeftoverGenerationIsRemoved(t *testing.T) {
 	q.Close()
 	// A crash during a rewrite left the next generation's log behind.
 	os.WriteFile(filepath.Join(dir, "queue.1.log"), []byte("partial"), 0o600)
-	q, _ = Open(dir, 100, 1<<20)
+	q, err := Open(dir, 100, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer q.Close()
+	logs, _ := filepath.Glob(filepath.Join(dir, "queue.*.log"))
+	if len(logs) != 1 || logs[0] != q.logPath(q.gen) {
+		t.Fatalf("logs after reopen %v, want only %s", logs, q.logPath(q.gen))
+	}
 	if got := drain(t, q); len(got) != 1 || got[0] != "payload-0" {
 		t.Fatalf("got %v", got)
 	}

@@ -114,10 +114,16 @@ func NewSigner(deviceSecret string, iv []byte) (*Signer, error) {
 }
 
 // Sign returns the upper-case hex option-2101 value for token and sequence.
+// It allocates once, for the string, when the signature fits signStack bytes
+// (tokens up to 104 bytes); a longer token costs one allocation more.
 func (s *Signer) Sign(token string, sequence uint32) (string, error) {
-	out, err := s.AppendSign(make([]byte, 0, MaxSignLen(len(token))), token, sequence)
+	var buf [signStack]byte // stays on the stack: AppendSign does not keep dst
+	out, err := s.AppendSign(buf[:0], token, sequence)
 	return string(out), err
 }
+
+// signStack is the stack buffer of Sign: MaxSignLen of a 104-byte token.
+const signStack = 256
 
 // AppendSign appends the upper-case hex signature to dst and returns it.
 func (s *Signer) AppendSign(dst []byte, token string, sequence uint32) ([]byte, error) {

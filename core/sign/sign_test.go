@@ -168,6 +168,34 @@ func TestAppendSignAllocatesNothing(t *testing.T) {
 	}
 }
 
+func TestSignAllocatesOnce(t *testing.T) {
+	s, _ := NewSigner(vSecret, nil)
+	if MaxSignLen(105) <= signStack {
+		t.Fatalf("signStack %d holds more than its documented 104-byte token", signStack)
+	}
+	for _, tl := range []int{0, len(vToken), 104} {
+		if n := MaxSignLen(tl); n > signStack {
+			t.Fatalf("MaxSignLen(%d) = %d does not fit the %d-byte stack buffer", tl, n, signStack)
+		}
+		token := strings.Repeat("t", tl)
+		allocs := testing.AllocsPerRun(100, func() {
+			_, _ = s.Sign(token, MaxSequence)
+		})
+		if allocs != 1 {
+			t.Errorf("Sign with a %d-byte token allocates %.1f times per call, want 1", tl, allocs)
+		}
+	}
+	// A token too long for the stack buffer still signs correctly.
+	long := strings.Repeat("x", 200)
+	got, err := s.Sign(long, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, seq, err := s.Open(got); err != nil || tok != long || seq != 5 {
+		t.Fatalf("Open(Sign(200-byte token, 5)) = %q, %d, %v", tok, seq, err)
+	}
+}
+
 func BenchmarkAppendSign(b *testing.B) {
 	s, _ := NewSigner(vSecret, nil)
 	buf := make([]byte, 0, 256)

@@ -81,9 +81,6 @@ func Open(dir, identity string) (*Store, error) {
 	return &Store{dir: dir, identity: identity, lock: f}, nil
 }
 
-// Dir is the state directory.
-func (s *Store) Dir() string { return s.dir }
-
 // Load returns the saved session. ok is false when there is none; err is set
 // when a file exists but is corrupt or belongs to another device or server:
 // the caller then starts afresh (and the next Save replaces the file).

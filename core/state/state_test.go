@@ -80,9 +80,10 @@ func TestCorruptAndForeignFilesAreDetected(t *testing.T) {
 		}
 	}
 	os.WriteFile(path, good, 0o600)
-	other, _ := Open(t.TempDir(), "someone else")
+	otherDir := t.TempDir()
+	other, _ := Open(otherDir, "someone else")
 	defer other.Close()
-	os.WriteFile(filepath.Join(other.Dir(), sessionFile), good, 0o600)
+	os.WriteFile(filepath.Join(otherDir, sessionFile), good, 0o600)
 	if _, ok, err := other.Load(); ok || err == nil {
 		t.Errorf("foreign file: ok=%v err=%v", ok, err)
 	}

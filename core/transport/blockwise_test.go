@@ -225,7 +225,12 @@ func block1Opt(num int, more bool, szx int) message.Option {
 	if more {
 		v |= 8
 	}
-	return message.Option{ID: message.Block1, Value: appendUint(nil, v)}
+	b := make([]byte, 4)
+	n, err := message.EncodeUint32(b, v)
+	if err != nil {
+		panic(err)
+	}
+	return message.Option{ID: message.Block1, Value: b[:n]}
 }
 
 // TestBlock1LostMiddleBlock: a reassembling fake server loses the first
@@ -484,7 +489,7 @@ func TestMaxPayload(t *testing.T) {
 func TestBlock2ResponseIsRefusedNotTruncated(t *testing.T) {
 	for _, v := range [][]byte{{0x0a}, {0x1a}, {0, 0, 0, 0}} { // M=1 block 0; block 1; malformed
 		srv := newFakeServer(t, func(n int, m *message.Message) [][]byte {
-			return [][]byte{ack(t, m, codes.Content, "first block", message.Option{ID: optionBlock2, Value: v})}
+			return [][]byte{ack(t, m, codes.Content, "first block", message.Option{ID: message.Block2, Value: v})}
 		})
 		c := New(srv.addr(), fast)
 		_, err := c.Do(context.Background(), &Request{Code: codes.GET, Path: "/a", ContentFormat: -1})
@@ -495,7 +500,7 @@ func TestBlock2ResponseIsRefusedNotTruncated(t *testing.T) {
 	}
 	// A whole response in one block (NUM 0, M 0) is fine.
 	srv := newFakeServer(t, func(n int, m *message.Message) [][]byte {
-		return [][]byte{ack(t, m, codes.Content, "all", message.Option{ID: optionBlock2, Value: []byte{0x06}})}
+		return [][]byte{ack(t, m, codes.Content, "all", message.Option{ID: message.Block2, Value: []byte{0x06}})}
 	})
 	c := New(srv.addr(), fast)
 	defer c.Close()

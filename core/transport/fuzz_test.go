@@ -33,7 +33,10 @@ func FuzzMatch(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	s := newSock(nc.(*net.UDPConn))
+	s, err := newSock(nc.(*net.UDPConn))
+	if err != nil {
+		f.Fatal(err)
+	}
 	defer s.conn.Close()
 	c := New(sink.LocalAddr().String(), fast)
 	defer c.Close()
@@ -98,7 +101,7 @@ func TestHostileServer(t *testing.T) {
 		wrongToken.Token = []byte("zzzzzzzz")
 		otherMID := *m
 		otherMID.MessageID = (m.MessageID + 1) & 0xffff
-		oversized := encode2(t, message.Message{Type: message.Acknowledgement, MessageID: m.MessageID, Token: m.Token,
+		oversized := encode(t, message.Message{Type: message.Acknowledgement, MessageID: m.MessageID, Token: m.Token,
 			Code: codes.Changed, Payload: big(1600, 'o')})
 		return [][]byte{
 			nil, {0x40}, {0xff, 0xff, 0xff, 0xff}, big(1472, 0xff), big(3000, 0x41),
@@ -111,8 +114,8 @@ func TestHostileServer(t *testing.T) {
 			ack(t, &otherMID, codes.Changed, "wrong mid",
 				message.Option{ID: OptionCommandPayload, Value: big(1400, 'p')}),
 			oversized, // > MaxDatagram: dropped even though it matches
-			encode2(t, message.Message{Type: message.Reset, MessageID: (m.MessageID + 7) & 0xffff, Code: codes.Empty}),
-			encode2(t, message.Message{Type: message.Confirmable, MessageID: 9, Token: m.Token, Code: codes.POST, Payload: []byte("a request, not an answer")}),
+			encode(t, message.Message{Type: message.Reset, MessageID: (m.MessageID + 7) & 0xffff, Code: codes.Empty}),
+			encode(t, message.Message{Type: message.Confirmable, MessageID: 9, Token: m.Token, Code: codes.POST, Payload: []byte("a request, not an answer")}),
 		}
 	}
 	t.Run("answer after garbage", func(t *testing.T) {
@@ -174,14 +177,4 @@ func TestHostileServer(t *testing.T) {
 			t.Fatalf("block-wise: err = %v, want ErrTimeout", err)
 		}
 	})
-}
-
-// encode2 encodes into a buffer large enough for oversized datagrams.
-func encode2(t *testing.T, m message.Message) []byte {
-	buf := make([]byte, 4096)
-	n, err := coder.DefaultCoder.Encode(m, buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf[:n]
 }

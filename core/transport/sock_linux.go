@@ -33,12 +33,14 @@ type sockSys struct {
 	sendFn, recvFn, waitFn func(fd uintptr) bool
 }
 
-func newSock(conn *net.UDPConn) *sock {
-	s := &sock{conn: conn}
+// newSock fails only if conn has no descriptor (SyscallConn of a UDPConn
+// fails only when it is nil or closed), which a freshly dialled conn has.
+func newSock(conn *net.UDPConn) (*sock, error) {
 	rc, err := conn.SyscallConn()
 	if err != nil {
-		return s // the calls below then fail with the socket's own error
+		return nil, err
 	}
+	s := &sock{conn: conn}
 	s.rc = rc
 	s.sendFn = s.sendNow
 	s.recvFn = s.recvNow
@@ -52,13 +54,10 @@ func newSock(conn *net.UDPConn) *sock {
 		}
 		s.fast = syscall.SetNonblock(int(fd), false) == nil
 	})
-	return s
+	return s, nil
 }
 
 func (s *sock) write(b []byte) error {
-	if s.rc == nil {
-		return net.ErrClosed
-	}
 	s.buf, s.errno = b, 0
 	if err := s.rc.Write(s.sendFn); err != nil {
 		return err
@@ -70,9 +69,6 @@ func (s *sock) write(b []byte) error {
 }
 
 func (s *sock) readPoll(b []byte) (int, error) {
-	if s.rc == nil {
-		return 0, net.ErrClosed
-	}
 	s.buf, s.n, s.errno = b, 0, 0
 	if err := s.rc.Read(s.recvFn); err != nil {
 		return 0, err
@@ -83,11 +79,12 @@ func (s *sock) readPoll(b []byte) (int, error) {
 	return s.n, nil
 }
 
-// recvWait blocks the calling thread in recvfrom(2) for up to spinWait.
-// ok is false when nothing arrived (or the fast path is unavailable): the
-// caller then waits in the netpoller, which also reports a closed socket.
+// recvWait blocks the calling thread in recvfrom(2) for up to spinWait; the
+// caller has checked canWait. ok is false when nothing arrived (or a read
+// deadline could not be cleared): the caller then waits in the netpoller,
+// which also reports a closed socket.
 func (s *sock) recvWait(b []byte) (n int, err error, ok bool) {
-	if !s.fast || !s.clearDeadline() {
+	if !s.clearDeadline() {
 		return 0, nil, false
 	}
 	s.buf, s.n, s.errno, s.got = b, 0, 0, false

@@ -7,7 +7,7 @@ import "net"
 // sockSys has no fast path here: every wait is in Go's netpoller.
 type sockSys struct{}
 
-func newSock(conn *net.UDPConn) *sock { return &sock{conn: conn} }
+func newSock(conn *net.UDPConn) (*sock, error) { return &sock{conn: conn}, nil }
 
 func (s *sock) write(b []byte) error {
 	_, err := s.conn.Write(b)

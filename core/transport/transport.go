@@ -43,13 +43,6 @@ const MaxPayload = 64 * 1024
 // the largest RFC 7959 size short of BERT, and go-coap's default.
 const DefaultBlockSize = 1024
 
-// Block-wise options (RFC 7959), both critical or elective as the RFC says.
-const (
-	optionBlock1 message.OptionID = 27 // critical
-	optionBlock2 message.OptionID = 23 // critical
-	optionSize1  message.OptionID = 60 // elective
-)
-
 // ackRandomFactor is RFC 7252's ACK_RANDOM_FACTOR.
 const ackRandomFactor = 1.5
 
@@ -109,8 +102,10 @@ type Request struct {
 	// before. Do returns ErrStale when Again can no longer be sent as a
 	// retransmission (see Conn.CanResend).
 	Again *Exchange
-	// Keep asks Do to set Sent to the exchange it sent (single-datagram
-	// requests only; nil for block-wise transfers), whatever the outcome.
+	// Keep asks Do to set Sent to the exchange it sent when that exchange
+	// failed (single-datagram requests only; nil for block-wise transfers):
+	// only an unanswered message is worth sending again, and an answered
+	// exchange then costs no copy of its datagram.
 	Keep bool
 	Sent *Exchange
 }
@@ -238,7 +233,11 @@ func (c *Conn) socket(ctx context.Context) (*sock, error) {
 	if err != nil {
 		return nil, &NetError{Err: err}
 	}
-	s := newSock(nc.(*net.UDPConn))
+	s, err := newSock(nc.(*net.UDPConn))
+	if err != nil {
+		_ = nc.Close()
+		return nil, &NetError{Err: err}
+	}
 	c.smu.Lock()
 	defer c.smu.Unlock()
 	if c.closed.Load() {
@@ -313,11 +312,14 @@ func (c *Conn) do(ctx context.Context, req *Request) (*Response, error) {
 		n, err := c.encode(req, req.Payload, mid, token[:], nil)
 		if err == nil {
 			c.mid = mid
-			if req.Keep {
-				req.Sent = &Exchange{mid: mid, token: token, datagram: append([]byte(nil), c.sendBuf[:n]...), first: time.Now(), sock: s}
-			}
-			resp, sent, err := c.exchange(ctx, s, c.sendBuf[:n], mid, token[:], c.deadline(ctx, time.Now(), 1))
+			now := time.Now()
+			resp, sent, err := c.exchange(ctx, s, c.sendBuf[:n], mid, token[:], c.deadline(ctx, now, 1))
 			if err != nil {
+				if req.Keep {
+					// c.sendBuf still holds the datagram: nothing in an
+					// exchange writes to it.
+					req.Sent = &Exchange{mid: mid, token: token, datagram: append([]byte(nil), c.sendBuf[:n]...), first: now, sock: s}
+				}
 				return nil, err
 			}
 			resp.Retransmissions = sent - 1
@@ -573,7 +575,7 @@ func (c *Conn) match(s *sock, dgram []byte, mid uint16, token []byte, acked *boo
 		if m.Type == message.Confirmable && m.Code >= codes.Created {
 			// A separate response (ours or a late duplicate): acknowledge it so the
 			// server stops retransmitting.
-			c.sendEmptyACK(s, uint16(m.MessageID))
+			s.sendEmptyACK(uint16(m.MessageID))
 		}
 		if m.Code < codes.Created || string(m.Token) != string(token) {
 			return nil
@@ -583,7 +585,9 @@ func (c *Conn) match(s *sock, dgram []byte, mid uint16, token []byte, acked *boo
 	return nil
 }
 
-func (c *Conn) sendEmptyACK(s *sock, mid uint16) {
+// sendEmptyACK acknowledges the CON with Message ID mid (from its own
+// buffer: c.sendBuf may hold a datagram to send again).
+func (s *sock) sendEmptyACK(mid uint16) {
 	var b [4]byte
 	b[0] = 1<<6 | byte(message.Acknowledgement)<<4
 	binary.BigEndian.PutUint16(b[2:], mid)
@@ -603,13 +607,15 @@ func (c *Conn) response(m *message.Message) *Response {
 		case OptionCommandPayload:
 			r.CommandPayload = append([]byte{}, o.Value...)
 			r.HasCommandData = true
-		case optionBlock1:
+		case message.Block1:
 			if len(o.Value) <= 3 { // RFC 7959: 0..3 bytes; ignore anything else
-				r.block1 = uintValue(o.Value)
+				r.block1, _, _ = message.DecodeUint32(o.Value)
 				r.hasBlock1 = true
 			}
-		case optionBlock2:
-			if len(o.Value) > 3 || uintValue(o.Value)&0x08 != 0 || uintValue(o.Value)>>4 != 0 {
+		case message.Block2:
+			if len(o.Value) > 3 {
+				r.partial = true // malformed: not a whole response either
+			} else if v, _, _ := message.DecodeUint32(o.Value); v&0x08 != 0 || v>>4 != 0 {
 				r.partial = true // more blocks follow, or not the first block
 			}
 		}
@@ -642,29 +648,6 @@ func szx(size int) int {
 	return n
 }
 
-// appendUint appends v as a minimal big-endian CoAP uint option value.
-func appendUint(b []byte, v uint32) []byte {
-	switch {
-	case v == 0:
-		return b
-	case v < 1<<8:
-		return append(b, byte(v))
-	case v < 1<<16:
-		return append(b, byte(v>>8), byte(v))
-	case v < 1<<24:
-		return append(b, byte(v>>16), byte(v>>8), byte(v))
-	}
-	return append(b, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
-}
-
-func uintValue(b []byte) uint32 {
-	var v uint32
-	for _, x := range b {
-		v = v<<8 | uint32(x)
-	}
-	return v
-}
-
 // encode writes req as a CON carrying payload (the whole payload, or one block
 // of it when blk is not nil) into c.sendBuf. A message larger than MaxDatagram
 // returns ErrTooBig.
@@ -692,23 +675,28 @@ func (c *Conn) encode(req *Request, payload []byte, mid uint16, token []byte, bl
 		return 0, err
 	}
 	used += n
+	// AddUint32 encodes a minimal big-endian uint, 0 as an empty value; buf
+	// has room for every value (see need), so it does not fail.
 	if req.ContentFormat >= 0 {
-		v := appendUint(buf[used:used], uint32(req.ContentFormat))
-		opts = opts.Add(message.Option{ID: message.ContentFormat, Value: v})
-		used += len(v)
+		if opts, n, err = opts.AddUint32(buf[used:], message.ContentFormat, uint32(req.ContentFormat)); err != nil {
+			return 0, err
+		}
+		used += n
 	}
 	if blk != nil {
 		bv := uint32(blk.num)<<4 | uint32(blk.szx)
 		if blk.more {
 			bv |= 1 << 3
 		}
-		v := appendUint(buf[used:used], bv)
-		opts = opts.Add(message.Option{ID: optionBlock1, Value: v})
-		used += len(v)
+		if opts, n, err = opts.AddUint32(buf[used:], message.Block1, bv); err != nil {
+			return 0, err
+		}
+		used += n
 		if blk.size1 >= 0 {
-			v := appendUint(buf[used:used], uint32(blk.size1))
-			opts = opts.Add(message.Option{ID: optionSize1, Value: v})
-			used += len(v)
+			if opts, n, err = opts.AddUint32(buf[used:], message.Size1, uint32(blk.size1)); err != nil {
+				return 0, err
+			}
+			used += n
 		}
 	}
 	if len(req.Sign) > 0 {

@@ -64,8 +64,9 @@ func (s *fakeServer) datagrams() [][]byte {
 	return append([][]byte(nil), s.seen...)
 }
 
+// encode encodes m into a buffer large enough for oversized datagrams too.
 func encode(t *testing.T, m message.Message) []byte {
-	buf := make([]byte, 1500)
+	buf := make([]byte, 4096)
 	n, err := coder.DefaultCoder.Encode(m, buf)
 	if err != nil {
 		t.Fatal(err)
@@ -343,6 +344,28 @@ func TestContextCancel(t *testing.T) {
 	if err == nil || time.Since(start) > time.Second {
 		t.Fatalf("err = %v after %v", err, time.Since(start))
 	}
+	// A deadline is folded into the exchange's end (ErrTimeout above); a plain
+	// cancellation has none, and must be noticed while waiting.
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+	}{{"goroutine", context.Background()}, {"dedicated thread", OnDedicatedThread(context.Background())}} {
+		t.Run("cancel/"+tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(tc.ctx)
+			defer cancel()
+			timer := time.AfterFunc(50*time.Millisecond, cancel)
+			defer timer.Stop()
+			start := time.Now()
+			_, err := c.Do(ctx, &Request{Code: codes.POST, Path: "/a", ContentFormat: -1})
+			el := time.Since(start)
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("err = %v, want context.Canceled", err)
+			}
+			if el > time.Second {
+				t.Errorf("returned %v after the start, cancelled after 50 ms", el)
+			}
+		})
+	}
 }
 
 func TestTooBig(t *testing.T) {
@@ -388,6 +411,14 @@ func TestAgainResendsTheSameMessage(t *testing.T) {
 	if plain.Sent != nil {
 		t.Error("Sent set without Keep")
 	}
+	// An answered exchange is not kept either: only a failed one is worth resending.
+	answered := &Request{Code: codes.POST, Path: "/a", ContentFormat: -1, Keep: true}
+	if _, err := c.Do(context.Background(), answered); err != nil {
+		t.Fatal(err)
+	}
+	if answered.Sent != nil {
+		t.Error("Sent set for an answered exchange")
+	}
 	old := *req.Sent
 	old.first = time.Now().Add(-exchangeLifetime)
 	if _, err := c.Do(context.Background(), &Request{Again: &old}); !errors.Is(err, ErrStale) {
@@ -411,12 +442,20 @@ func TestDedicatedThreadWait(t *testing.T) {
 	})
 	c := New(srv.addr(), fast)
 	defer c.Close()
+	// The server answers with the number of the datagram it answers: the
+	// fourth exchange's first datagram (3) is lost, its retransmission is 4.
+	want := []string{"0", "1", "2", "4"}
 	for i, ctx := range []context.Context{ded, ded, context.Background(), ded} {
 		r, err := c.Do(ctx, &Request{Code: codes.POST, Path: "/a", ContentFormat: -1})
 		if err != nil {
 			t.Fatalf("exchange %d: %v", i, err)
 		}
-		_ = r
+		if string(r.Payload) != want[i] {
+			t.Errorf("exchange %d: payload %q, want %q", i, r.Payload, want[i])
+		}
+		if i == 0 && runtime.GOOS == "linux" && runtime.GOARCH != "386" && !c.sock.canWait() {
+			t.Error("no fast path on Linux: SO_RCVTIMEO or the switch to blocking mode failed")
+		}
 	}
 	if c.Retransmissions() != 1 {
 		t.Errorf("retransmissions %d, want 1", c.Retransmissions())

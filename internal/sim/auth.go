@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/json"
@@ -38,10 +37,7 @@ func (s *Server) auth(req request) response {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.sess != nil {
-		// The previous session ends (its token stops working).
-		d.sess = nil
-	}
+	// A new session replaces any previous one (whose token stops working).
 	d.sess = &session{token: token, lifetime: life, lastSeen: time.Now()}
 	d.authCount++
 	s.mu.Lock()
@@ -79,21 +75,14 @@ func parseAuth(payload []byte) (lifetime int, signature string, ok bool) {
 	return int(v), signature, true
 }
 
+// decodeNumber reports whether raw, one valid JSON value as json.Unmarshal
+// leaves it in a RawMessage, is a number, and stores its text in out. The
+// first byte tells a JSON value's kind; only numbers start with '-' or a digit.
 func decodeNumber(raw json.RawMessage, out *json.Number) bool {
-	if len(raw) == 0 || raw[0] == '"' {
-		return false // absent, or a string: "2" is not 2
+	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
+		return false // absent, null, true/false, array, object, or a string: "2" is not 2
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if dec.Decode(&v) != nil {
-		return false
-	}
-	n, ok := v.(json.Number)
-	if !ok {
-		return false
-	}
-	*out = n
+	*out = json.Number(raw)
 	return true
 }
 

@@ -227,7 +227,8 @@ func FuzzRequest(f *testing.F) {
 	}
 	f.Add(enc(codes.POST, []string{"auth", vec.ProductKey, vec.DeviceKey}, "", `{"secureMode":2,"lifetime":3600,"sign":"`+authSign+`"}`))
 	f.Add(enc(codes.POST, []string{"auth", vec.ProductKey, vec.DeviceKey}, "", `{"secureMode":2,"lifetime":1e3,"sign":[]}`))
-	f.Add(enc(codes.POST, []string{"topic", "sys", vec.ProductKey, vec.DeviceKey, "thing", "model", "up_raw"}, sig, "\x01\x02"))
+	signedReport := enc(codes.POST, []string{"topic", "sys", vec.ProductKey, vec.DeviceKey, "thing", "model", "up_raw"}, sig, "\x01\x02")
+	f.Add(signedReport)
 	f.Add(enc(codes.GET, []string{"topic", "ext", "session", vec.ProductKey, vec.DeviceKey}, "00", ""))
 	f.Add([]byte{0x40, 0x02, 0, 1, 0xff})
 	f.Add([]byte{0x44, 0x01, 0x12, 0x34, 1, 2, 3, 4, 0xBE, 0xFF, 0xFF})
@@ -237,12 +238,24 @@ func FuzzRequest(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer s.Close()
-	s.sess(vec).token = "tok" // a live session so signed paths get exercised
+	// The signed seed must reach the accepted path, or the fuzzing misses it.
+	s.setSession(vec, "tok")
+	sm := message.Message{Options: make(message.Options, 0, 16)}
+	if _, err := coder.DefaultCoder.Decode(signedReport, &sm); err != nil {
+		f.Fatal(err)
+	}
+	if resp := s.handle(parseRequest(sm.Code, sm.Options, sm.Payload)); resp.code != codes.Changed {
+		f.Fatalf("signed report seed: got %v (%q), want 2.04", resp.code, resp.payload)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m := message.Message{Options: make(message.Options, 0, 16)}
 		if _, err := coder.DefaultCoder.Decode(data, &m); err != nil {
 			return
 		}
+		// A fresh live session per input, so that signed paths get exercised
+		// whatever the inputs before did (an auth replaces the session, an
+		// accepted report raises its last sequence).
+		s.setSession(vec, "tok")
 		resp := s.handle(parseRequest(m.Code, m.Options, m.Payload))
 		if resp.code < codes.Created || resp.code > codes.ProxyingNotSupported {
 			t.Fatalf("response code %v", resp.code)
@@ -256,13 +269,12 @@ func FuzzRequest(f *testing.F) {
 	})
 }
 
-// sess gives tests a live session for a device (test helper).
-func (s *Server) sess(d Device) *session {
+// setSession gives d a new live session with token (test helper).
+func (s *Server) setSession(d Device, token string) {
 	st := s.devices[d.ProductKey+"/"+d.DeviceKey]
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.sess = &session{lifetime: time.Hour, lastSeen: time.Now()}
-	return st.sess
+	st.sess = &session{token: token, lifetime: time.Hour, lastSeen: time.Now()}
 }
 
 // 10,000 registered devices report concurrently from one process, one socket

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/libenos/libenos/core/sign"
-	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/libenos/libenos/internal/testutil"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 )
 
@@ -69,7 +69,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestReportAndSign(t *testing.T) {
-	log := &syncBuffer{}
+	log := &testutil.SyncBuffer{}
 	s := startSim(t, Config{Log: log})
 	c := newRawClient(t, s.Addr())
 	tok := c.login(vec)
@@ -385,9 +385,15 @@ func TestControlChannel(t *testing.T) {
 	if err != nil || resp.Stats == nil || resp.Stats.Auths != 1 || resp.Stats.CommandsDelivered != 1 {
 		t.Fatalf("stats %+v %v", resp, err)
 	}
+	var body struct{ Token string }
+	if err := json.Unmarshal(m.Payload, &body); err != nil || body.Token == "" {
+		t.Fatalf("auth payload %q: no token", m.Payload)
+	}
+	wantCode(t, c.report(vec, body.Token, 1, []byte("x")), codes.Changed, "report before end-session")
 	if _, err := SendControl(s.ControlAddr(), ControlRequest{Op: "end-session", ProductKey: vec.ProductKey, DeviceKey: vec.DeviceKey}, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	wantCode(t, c.report(vec, body.Token, 2, []byte("x")), codes.Unauthorized, "report with the token of an ended session")
 	if _, err := Start(Config{Control: "0.0.0.0:0"}); err == nil {
 		t.Fatal("a non-loopback control address was accepted")
 	}
@@ -432,10 +438,8 @@ func TestReadDevices(t *testing.T) {
 	}
 }
 
-var _ = message.URIPath
-
 func TestNoRecordsStillLogs(t *testing.T) {
-	var log syncBuffer
+	var log testutil.SyncBuffer
 	s := startSim(t, Config{NoRecords: true, Log: &log})
 	c := newRawClient(t, s.Addr())
 	tok := c.login(vec)

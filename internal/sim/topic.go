@@ -98,14 +98,20 @@ func (s *Server) topic(req request) response {
 		s.count(func(st *Stats) { st.Fetches++ })
 	} else {
 		rec := Record{Time: now.UTC(), ProductKey: d.ProductKey, DeviceKey: d.DeviceKey, Topic: topic, Sequence: seq, Payload: req.payload}
+		var line []byte
+		if s.cfg.Log != nil {
+			// Marshalled outside s.mu (every device's reports take it);
+			// written under it, so lines keep the order of the records.
+			line, _ = json.Marshal(rec)
+			line = append(line, '\n')
+		}
 		s.mu.Lock()
 		if !s.cfg.NoRecords {
 			s.records = append(s.records, rec)
 		}
 		s.stats.Reports++
 		if s.cfg.Log != nil {
-			line, _ := json.Marshal(rec)
-			_, _ = s.cfg.Log.Write(append(line, '\n'))
+			_, _ = s.cfg.Log.Write(line)
 		}
 		s.mu.Unlock()
 		resp = response{code: codes.Changed}

@@ -7,7 +7,8 @@ isolation would try to download both. This backend needs nothing: ``pip
 install ./python`` works offline, with or without build isolation.
 
 The package is pure Python. Metadata comes from pyproject.toml's [project]
-table. If a distributor copies libenos.so* into enos/, it goes into the wheel
+table, except the version (``dynamic``): that is ``__version__`` of
+enos/__init__.py, written in that one place. If a distributor copies libenos.so* into enos/, it goes into the wheel
 and the wheel is tagged for this platform instead of py3-none-any.
 """
 
@@ -28,7 +29,26 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = "enos"
 
 
+def _package_version() -> str:
+    """``__version__`` of enos/__init__.py (read as text: the backend does not import the package)."""
+    path = os.path.join(ROOT, PACKAGE, "__init__.py")
+    with open(path, encoding="utf-8") as f:
+        m = re.search(r"""^__version__\s*=\s*["']([^"']+)["']\s*$""", f.read(), re.MULTILINE)
+    if not m:
+        raise RuntimeError(f"{path}: no __version__ = \"...\" line")
+    return m.group(1)
+
+
 def _project() -> Dict[str, Any]:
+    p = _project_table()
+    if "version" in p:  # a static version would be a second place to keep in step
+        raise RuntimeError("pyproject.toml: [project] must not set version (it is dynamic: "
+                           "__version__ of enos/__init__.py)")
+    p["version"] = _package_version()
+    return p
+
+
+def _project_table() -> Dict[str, Any]:
     with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
         raw = f.read()
     try:

@@ -9,6 +9,8 @@ import unittest
 
 from support import LIB, PY_DIR, SECRET
 
+import enos
+
 SNIPPET = ("import enos, sys; print(enos.version()); print(enos.library_path()); "
            "print(enos.sign(%r, '8GjM3fXkD2oQ', 1))" % SECRET)
 SIGN_1 = "A3A7B1325BCE9F925F54E6D8134AA3EB3F57D08BE168FA28B47327C8C9F13C23"
@@ -52,6 +54,9 @@ class InstallTest(unittest.TestCase):
                          *flags, self.src], env=self.env())
                 self.assertEqual(r.returncode, 0, r.stdout)
                 self.assertTrue(os.path.exists(os.path.join(target, "enos", "py.typed")))
+                # the wheel's version is the package's __version__ (one place)
+                dist = [n for n in os.listdir(target) if n.endswith(".dist-info")]
+                self.assertEqual(dist, ["enos-%s.dist-info" % enos.__version__])
                 out = self.check_import(target)
                 self.assertEqual(out[-1], SIGN_1)
 

@@ -1,9 +1,10 @@
 """Stateless functions: signature vectors of shared/protocol.md, auth_sign, version, errors."""
 
 import ctypes
+import os
 import unittest
 
-import support  # noqa: F401  (sets ENOS_LIBRARY, sys.path)
+import support  # sets ENOS_LIBRARY, sys.path
 from support import DK, PK, SECRET
 
 import enos
@@ -90,14 +91,51 @@ class LibraryTest(unittest.TestCase):
             fn = getattr(lib.cdll, name)
             self.assertIsNotNone(fn.restype, name)
             self.assertIsNotNone(fn.argtypes, name)
+            restype, argtypes, _ = _lib._SIGNATURES[name]
+            self.assertIs(fn.restype, restype, name)  # (ctypes' default restype is c_int)
+            self.assertEqual(list(fn.argtypes), list(argtypes), name)
+
+    def test_signatures_match_the_abi(self):
+        """_SIGNATURES declares exactly the functions of abi/enos.symbols (the
+        exported ABI, which abi/check.sh keeps equal to the library's exports),
+        and the library under test exports every one of them."""
+        path = os.path.join(support.ROOT, "abi", "enos.symbols")
+        with open(path) as f:
+            exported = {line.split()[0] for line in (raw.split("#", 1)[0] for raw in f) if line.strip()}
+        self.assertTrue(exported, path)
+        declared = set(_lib._SIGNATURES)
+        self.assertEqual(exported - declared, set(), "in abi/enos.symbols but not declared in enos/_lib.py")
+        self.assertEqual(declared - exported, set(), "declared in enos/_lib.py but not in abi/enos.symbols")
+        self.assertEqual(_lib.load().missing, [])
 
     def test_missing_exports_are_reported(self):
-        lib = _lib.load()
-        if not lib.missing:
-            self.skipTest("the library exports every function of include/enos.h")
-        with self.assertRaises(enos.UnsupportedError) as cm:
-            lib.fn(lib.missing[0])
-        self.assertIn(lib.missing[0], str(cm.exception))
+        optional = [n for n, (_, _, required) in _lib._SIGNATURES.items() if not required]
+        required = [n for n, (_, _, req) in _lib._SIGNATURES.items() if req]
+        self.assertTrue(optional and required)
+        # An optional function missing: the library loads, lists it and refuses to call it.
+        for name in optional:
+            with self.subTest(optional=name):
+                fake = self._fake(b"1.0.0")
+                delattr(fake, name)
+                lib = _lib.Library(fake, "fake")
+                self.assertEqual(lib.missing, [name])
+                self.assertFalse(lib.has(name))
+                with self.assertRaises(enos.UnsupportedError) as cm:
+                    lib.fn(name)
+                self.assertIn(name, str(cm.exception))
+                self.assertIn("fake", str(cm.exception))
+                other = next(n for n in _lib._SIGNATURES if n != name)
+                self.assertTrue(lib.has(other))
+                self.assertIs(lib.fn(other), getattr(fake, other))
+        # A required function missing: not a libenos library at all.
+        for name in required:
+            with self.subTest(required=name):
+                fake = self._fake(b"1.0.0")
+                delattr(fake, name)
+                with self.assertRaises(enos.LibraryError) as cm:
+                    _lib.Library(fake, "fake")
+                self.assertIn(name, str(cm.exception))
+                self.assertIn("fake", str(cm.exception))
 
     def _fake(self, version):
         class Fn:

@@ -27,7 +27,7 @@ missing() {
   need=()
   for a in $arches; do
     command -v "${cc[$a]}" >/dev/null || need+=("${ccpkg[$a]}")
-    [ -e "${sysroot[$a]}/lib/libc.so.6" ] || need+=("${libcpkg[$a]}")
+    [ -e "${sysroot[$a]}/lib/libc.so" ] || need+=("${libcpkg[$a]}") # the dev package's; libc.so.6 comes without it
     [ -n "$(find_qemu "${qemu_name[$a]}")" ] || need+=(qemu-user)
   done
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u | sed '/^$/d')

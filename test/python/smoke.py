@@ -14,50 +14,23 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LIB = os.environ.get("LIBENOS", os.path.join(ROOT, "build", "libenos.so"))
 
-ENOS_OK, ENOS_ERR_INVALID, ENOS_ERR_BUFFER, ENOS_ERR_AUTH, ENOS_ERR_CLOSED = 0, -1, -2, -5, -7
-ENOS_AUTH_SIGN_SIZE = 65
+# The constants, ENOS_SIGN_SIZE, the whole enos_config and the function
+# declarations come from the Python package's python/enos/_lib.py (one copy of
+# include/enos.h in Python); the calls below stay raw ctypes on the library at
+# LIB, which _lib never loads here.
+sys.path.insert(0, os.path.join(ROOT, "python"))
+from enos._lib import (ENOS_AUTH_SIGN_SIZE, ENOS_ERR_BUFFER, ENOS_ERR_CLOSED, ENOS_ERR_INVALID,  # noqa: E402
+                       ENOS_OK, ENOS_SIGN_SIZE, EnosConfig, _SIGNATURES)
 
-
-def ENOS_SIGN_SIZE(token_len):
-    return ((token_len + 23) // 16 + 1) * 32 + 1
-
-
-class EnosConfig(ctypes.Structure):
-    _fields_ = [
-        ("struct_size", ctypes.c_uint32),
-        ("server", ctypes.c_char_p),
-        ("product_key", ctypes.c_char_p),
-        ("device_key", ctypes.c_char_p),
-        ("device_secret", ctypes.c_char_p),
-        ("lifetime_s", ctypes.c_int32),
-        ("ack_timeout_ms", ctypes.c_int32),
-        ("max_retransmit", ctypes.c_int32),
-        ("sign_mode", ctypes.c_int32),
-        ("sign_iv", ctypes.POINTER(ctypes.c_uint8)),
-        ("state_dir", ctypes.c_char_p),
-    ]
+# The functions this test calls.
+USED = ("enos_init", "enos_authenticate", "enos_report", "enos_publish", "enos_sign", "enos_auth_sign",
+        "enos_close", "enos_strerror", "enos_last_error", "enos_version")
 
 
 def load(path):
     lib = ctypes.CDLL(path)
-    client_p = ctypes.c_void_p  # enos_client * is opaque
-    sig = {
-        "enos_init": (ctypes.c_int, [ctypes.POINTER(EnosConfig), ctypes.POINTER(client_p)]),
-        "enos_authenticate": (ctypes.c_int, [client_p]),
-        "enos_report": (ctypes.c_int, [client_p, ctypes.c_void_p, ctypes.c_size_t]),
-        "enos_publish": (ctypes.c_int, [client_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t,
-                                        ctypes.POINTER(ctypes.c_int), ctypes.c_void_p, ctypes.c_size_t,
-                                        ctypes.POINTER(ctypes.c_size_t)]),
-        "enos_sign": (ctypes.c_int, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint32,
-                                     ctypes.POINTER(ctypes.c_uint8), ctypes.c_char_p, ctypes.c_size_t]),
-        "enos_auth_sign": (ctypes.c_int, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int32,
-                                          ctypes.c_char_p, ctypes.c_size_t]),
-        "enos_close": (ctypes.c_int, [client_p]),
-        "enos_strerror": (ctypes.c_char_p, [ctypes.c_int]),
-        "enos_last_error": (ctypes.c_char_p, []),
-        "enos_version": (ctypes.c_char_p, []),
-    }
-    for name, (restype, argtypes) in sig.items():
+    for name in USED:
+        restype, argtypes, _ = _SIGNATURES[name]
         fn = getattr(lib, name)
         fn.restype = restype
         fn.argtypes = argtypes

@@ -1,0 +1,3 @@
+// Package testutil holds helpers shared by the module's tests. Only _test.go
+// files import it.
+package testutil
