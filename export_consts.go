@@ -6,8 +6,11 @@ package main
 import "C"
 
 import (
+	"time"
+
 	"github.com/libenos/libenos/core/client"
 	"github.com/libenos/libenos/core/logging"
+	"github.com/libenos/libenos/core/transport"
 )
 
 // Compile-time checks that include/enos.h and the core agree: each index is
@@ -30,4 +33,6 @@ var (
 	_ = [1]int{}[C.ENOS_ERR_STATE-int(client.CodeState)]
 	_ = [1]int{}[C.ENOS_ERR_FULL-int(client.CodeFull)]
 	_ = [1]int{}[C.ENOS_ERR_INTERNAL-int(client.CodeInternal)]
+	_ = [1]int{}[C.ENOS_MIDS_PER_SOCKET-transport.MIDsPerLifetime]
+	_ = [1]int{}[C.ENOS_EXCHANGE_LIFETIME_S-int(transport.ExchangeLifetime/time.Second)]
 )

@@ -588,6 +588,25 @@ const char *enos_last_error(void);
  */
 const char *enos_version(void);
 
+/* ------------------------------------------------------------------------ */
+/**
+ * @name Network limits
+ *
+ * Message IDs (RFC 7252 §4.4, §4.8.2): a server recognises a retransmission by
+ * (source endpoint, Message ID) for EXCHANGE_LIFETIME, 247 s, so one UDP socket
+ * carries at most ENOS_MIDS_PER_SOCKET new messages per 247 s (about 265 per
+ * second sustained). A client never reuses a Message ID on a socket within
+ * that time: when it needs more, it moves to a fresh socket (new source port,
+ * a new endpoint for the server) and goes on without waiting. An answer to one
+ * of its Message IDs that carries another token (the server's duplicate cache
+ * answering an earlier message) makes it resend the request from a fresh
+ * socket, once per call, and is logged at ENOS_LOG_WARN.
+ */
+/**@{*/
+#define ENOS_MIDS_PER_SOCKET 65536      /**< new messages per socket per ENOS_EXCHANGE_LIFETIME_S */
+#define ENOS_EXCHANGE_LIFETIME_S 247    /**< RFC 7252 EXCHANGE_LIFETIME in seconds */
+/**@}*/
+
 #ifdef __cplusplus
 }
 #endif

@@ -350,7 +350,9 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 
 // do runs one exchange and turns transport errors into Codes.
 func (c *Client) do(ctx context.Context, req *transport.Request) (transport.Response, error) {
+	stale, rebinds := c.conn.StaleAnswers(), c.conn.Rebinds()
 	r, err := c.conn.Do(ctx, req)
+	c.logRebinds(stale, rebinds)
 	if err != nil {
 		c.stats.failed.Add(1)
 		return r, transportError(ctx, req.Path, err)

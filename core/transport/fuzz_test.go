@@ -61,6 +61,10 @@ func FuzzMatch(f *testing.F) {
 			if m.Type != message.Reset || m.MessageID != fuzzMID {
 				t.Fatalf("took %v MID %#x as a reset", m.Type, m.MessageID)
 			}
+		case resp == errStaleAnswer:
+			if m.Type != message.Acknowledgement || m.MessageID != fuzzMID || m.Code == codes.Empty || string(m.Token) == fuzzToken {
+				t.Fatalf("took %v %v MID %#x token %x as a stale answer", m.Type, m.Code, m.MessageID, m.Token)
+			}
 		default:
 			if string(m.Token) != fuzzToken {
 				t.Fatalf("accepted token %x", m.Token)

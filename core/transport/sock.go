@@ -12,7 +12,8 @@ import (
 type sock struct {
 	conn        *net.UDPConn
 	deadlineSet bool // a read deadline is left on conn (guarded by Conn.xmu)
-	sockSys          // the platform's part
+	mids        *midAllocator
+	sockSys     // the platform's part
 }
 
 // spinWait is how long a wait on a dedicated thread may block that thread

@@ -168,7 +168,6 @@ type Conn struct {
 
 	xmu     sync.Mutex // one exchange at a time
 	rnd     *rand.Rand
-	mid     uint16
 	sendBuf []byte
 	recvBuf []byte
 	in      message.Message
@@ -183,6 +182,9 @@ type Conn struct {
 	closed atomic.Bool // set under smu, read without it
 
 	retransmissions atomic.Uint64
+	staleAnswers    atomic.Uint64 // ACKs to our Message ID with another token
+	rebinds         atomic.Uint64 // moves to a fresh socket for Message ID reasons
+	conflictSeen    bool          // this Do already moved socket after a stale answer (guarded by xmu)
 }
 
 // New returns a Conn for server ("host:port"). It does no I/O.
@@ -194,7 +196,6 @@ func New(server string, p Params) *Conn {
 		server:  server,
 		params:  p,
 		rnd:     rnd,
-		mid:     uint16(rnd.Uint32()),
 		sendBuf: make([]byte, MaxDatagram),
 		recvBuf: make([]byte, MaxDatagram+1), // +1 detects oversized datagrams
 		in:      message.Message{Options: make(message.Options, 0, 16)},
@@ -204,6 +205,17 @@ func New(server string, p Params) *Conn {
 
 // Retransmissions counts every datagram sent again since New.
 func (c *Conn) Retransmissions() uint64 { return c.retransmissions.Load() }
+
+// StaleAnswers counts ACKs that carried the Message ID of a request in
+// progress but another token: the server answered from its deduplication
+// cache for an earlier message with that Message ID from the same endpoint.
+// Each one made the Conn move to a fresh socket and send the request again.
+func (c *Conn) StaleAnswers() uint64 { return c.staleAnswers.Load() }
+
+// Rebinds counts the moves to a fresh socket (a new source port, so a new
+// endpoint for the server) made because the socket's Message IDs ran out
+// within ExchangeLifetime or because of a stale answer.
+func (c *Conn) Rebinds() uint64 { return c.rebinds.Load() }
 
 // Close closes the socket; an exchange in progress returns ErrClosed.
 func (c *Conn) Close() error {
@@ -238,6 +250,7 @@ func (c *Conn) socket(ctx context.Context) (*sock, error) {
 		_ = nc.Close()
 		return nil, &NetError{Err: err}
 	}
+	s.mids = newMIDAllocator(uint16(c.rnd.Uint32()), nil) // c.rnd: socket runs under xmu
 	c.smu.Lock()
 	defer c.smu.Unlock()
 	if c.closed.Load() {
@@ -288,17 +301,49 @@ func (c *Conn) do(ctx context.Context, req *Request) (*Response, error) {
 	c.xmu.Lock()
 	defer c.xmu.Unlock()
 
-	s, err := c.socket(ctx)
-	if err != nil {
-		return nil, err
+	start := time.Now()
+	c.conflictSeen = false
+	for moves := 0; ; moves++ {
+		s, err := c.socket(ctx)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := c.send(ctx, s, req, bs, start)
+		if !errors.Is(err, errRebind) {
+			return resp, err
+		}
+		if moves >= 2 {
+			// Cannot happen: a fresh socket has every Message ID free, and a
+			// second stale answer in one Do is ignored (see await).
+			return nil, ErrTimeout
+		}
+		// A new source port is a new endpoint for the server, whose
+		// deduplication then knows none of our Message IDs.
+		c.rebinds.Add(1)
+		c.drop(s)
 	}
+}
+
+// errRebind: the exchange cannot go on from this socket (its Message IDs
+// ran out within ExchangeLifetime, or the server answered from its
+// deduplication cache for an earlier message); do moves to a fresh socket
+// and sends the request again from the start.
+var errRebind = errors.New("message ID in use at the server: move to a fresh socket")
+
+// send runs req on s, started at start (the deadlines count from there).
+func (c *Conn) send(ctx context.Context, s *sock, req *Request, bs int, start time.Time) (*Response, error) {
 	if a := req.Again; a != nil {
 		if !c.canResend(a, s) {
 			return nil, ErrStale
 		}
 		req.Sent = a
 		c.retransmissions.Add(1) // its first datagram here is a retransmission too
-		resp, sent, err := c.exchange(ctx, s, a.datagram, a.mid, a.token[:], c.deadline(ctx, time.Now(), 1))
+		resp, sent, err := c.exchange(ctx, s, a.datagram, a.mid, a.token[:], c.deadline(ctx, start, 1))
+		if errors.Is(err, errRebind) {
+			// The server's cache holds another message under this Message
+			// ID: this one cannot be sent as a retransmission any more.
+			return nil, ErrStale
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -308,14 +353,22 @@ func (c *Conn) do(ctx context.Context, req *Request) (*Response, error) {
 	var token [8]byte
 	binary.LittleEndian.PutUint64(token[:], c.rnd.Uint64())
 	if bs < 0 || len(req.Payload) <= bs {
-		mid := c.mid + 1
-		n, err := c.encode(req, req.Payload, mid, token[:], nil)
+		n, err := c.encode(req, req.Payload, 0, token[:], nil)
 		if err == nil {
-			c.mid = mid
+			mid, ok := s.mids.take()
+			if !ok {
+				return nil, errRebind
+			}
+			binary.BigEndian.PutUint16(c.sendBuf[2:4], mid)
 			now := time.Now()
-			resp, sent, err := c.exchange(ctx, s, c.sendBuf[:n], mid, token[:], c.deadline(ctx, now, 1))
+			resp, sent, err := c.exchange(ctx, s, c.sendBuf[:n], mid, token[:], c.deadline(ctx, start, 1))
+			if err == nil && resp.Code == codes.Continue {
+				// 2.31 asks for the next block of a transfer this request
+				// is not: nothing was delivered.
+				err = ErrBlockwise
+			}
 			if err != nil {
-				if req.Keep {
+				if req.Keep && !errors.Is(err, errRebind) && !errors.Is(err, ErrBlockwise) {
 					// c.sendBuf still holds the datagram: nothing in an
 					// exchange writes to it.
 					req.Sent = &Exchange{mid: mid, token: token, datagram: append([]byte(nil), c.sendBuf[:n]...), first: now, sock: s}
@@ -330,12 +383,8 @@ func (c *Conn) do(ctx context.Context, req *Request) (*Response, error) {
 		}
 		// Path and Sign leave too little room: fall back to smaller blocks.
 	}
-	return c.doBlock1(ctx, s, req, token[:], bs)
+	return c.doBlock1(ctx, s, req, token[:], bs, start)
 }
-
-// exchangeLifetime is RFC 7252's EXCHANGE_LIFETIME: how long a server keeps
-// recognising a Message ID as a duplicate (with the default parameters).
-const exchangeLifetime = 247 * time.Second
 
 // CanResend says whether e can still be sent again as a retransmission: from
 // the same socket, and soon enough that the server's deduplication still
@@ -348,7 +397,7 @@ func (c *Conn) CanResend(e *Exchange) bool {
 }
 
 func (c *Conn) canResend(e *Exchange, s *sock) bool {
-	return e != nil && s != nil && e.sock == s && time.Since(e.first)+c.params.Window() < exchangeLifetime
+	return e != nil && s != nil && e.sock == s && time.Since(e.first)+c.params.Window() < ExchangeLifetime
 }
 
 // deadline is the end of n exchanges started at start, or ctx's deadline if earlier.
@@ -364,9 +413,8 @@ func (c *Conn) deadline(ctx context.Context, start time.Time, n int) time.Time {
 // blocks of size bytes. Each 2.31 Continue must acknowledge the block just
 // sent, so every exchange moves forward and a transfer takes at most one
 // exchange per block (at the smallest size the server asked for).
-func (c *Conn) doBlock1(ctx context.Context, s *sock, req *Request, token []byte, size int) (*Response, error) {
+func (c *Conn) doBlock1(ctx context.Context, s *sock, req *Request, token []byte, size int, start time.Time) (*Response, error) {
 	total := len(req.Payload)
-	start := time.Now()
 	blocks := func() int { return (total + size - 1) / size }
 	end := c.deadline(ctx, start, blocks())
 	off := 0 // always a multiple of size: sizes only shrink, by powers of two
@@ -379,8 +427,7 @@ func (c *Conn) doBlock1(ctx context.Context, s *sock, req *Request, token []byte
 		if off == 0 {
 			blk.size1 = total
 		}
-		mid := c.mid + 1
-		dn, err := c.encode(req, req.Payload[off:off+n], mid, token, blk)
+		dn, err := c.encode(req, req.Payload[off:off+n], 0, token, blk)
 		if errors.Is(err, ErrTooBig) && size > 16 {
 			size /= 2 // Path and Sign leave too little room for this block size
 			end = c.deadline(ctx, start, blocks())
@@ -389,7 +436,13 @@ func (c *Conn) doBlock1(ctx context.Context, s *sock, req *Request, token []byte
 		if err != nil {
 			return nil, err
 		}
-		c.mid = mid
+		mid, ok := s.mids.take()
+		if !ok {
+			// Out of Message IDs mid-transfer: the transfer starts again
+			// from a fresh socket (a server keeps a transfer per endpoint).
+			return nil, errRebind
+		}
+		binary.BigEndian.PutUint16(c.sendBuf[2:4], mid)
 		blockEnd := c.deadline(ctx, time.Now(), 1)
 		if end.Before(blockEnd) {
 			blockEnd = end
@@ -525,19 +578,35 @@ func (c *Conn) await(ctx context.Context, s *sock, deadline time.Time, mid uint1
 			continue // oversized: not a CoAP message we can trust
 		}
 		if resp := c.match(s, c.recvBuf[:n], mid, token, acked); resp != nil {
-			if resp == errReset {
+			switch resp {
+			case errReset:
 				return nil, ErrReset
+			case errStaleAnswer:
+				c.staleAnswers.Add(1)
+				if c.conflictSeen {
+					// Already on a fresh socket in this Do, where the server
+					// knows none of our Message IDs: a forgery, ignore it.
+					continue
+				}
+				c.conflictSeen = true
+				return nil, errRebind
 			}
 			return resp, nil
 		}
 	}
 }
 
-var errReset = &Response{} // sentinel from match
+// Sentinels from match.
+var (
+	errReset       = &Response{}
+	errStaleAnswer = &Response{} // an ACK to our Message ID with another token
+)
 
 // match decodes one datagram and returns the response it carries for (mid,
-// token), errReset for a matching RST, or nil for anything else (duplicates,
-// stale answers, garbage).
+// token), errReset for a matching RST, errStaleAnswer for a piggybacked
+// response to mid with another token (the server answered an earlier
+// message with that Message ID from its deduplication cache), or nil for
+// anything else (duplicates, late answers, garbage).
 func (c *Conn) match(s *sock, dgram []byte, mid uint16, token []byte, acked *bool) *Response {
 	m := &c.in
 	m.Options = m.Options[:0]
@@ -563,7 +632,7 @@ func (c *Conn) match(s *sock, dgram []byte, mid uint16, token []byte, acked *boo
 			return nil
 		}
 		if string(m.Token) != string(token) {
-			return nil
+			return errStaleAnswer
 		}
 		return c.response(m)
 	case message.Reset:

@@ -420,7 +420,7 @@ func TestAgainResendsTheSameMessage(t *testing.T) {
 		t.Error("Sent set for an answered exchange")
 	}
 	old := *req.Sent
-	old.first = time.Now().Add(-exchangeLifetime)
+	old.first = time.Now().Add(-ExchangeLifetime)
 	if _, err := c.Do(context.Background(), &Request{Again: &old}); !errors.Is(err, ErrStale) {
 		t.Errorf("stale exchange: %v", err)
 	}
