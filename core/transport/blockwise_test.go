@@ -508,3 +508,17 @@ func TestBlock2ResponseIsRefusedNotTruncated(t *testing.T) {
 		t.Fatalf("%v %v", r, err)
 	}
 }
+
+// TestContinueToSingleDatagramIsNotADelivery: 2.31 Continue asks for the next
+// block; to a request sent whole (no Block1) it says nothing was processed.
+func TestContinueToSingleDatagramIsNotADelivery(t *testing.T) {
+	srv := newFakeServer(t, func(n int, m *message.Message) [][]byte {
+		return [][]byte{ack(t, m, codes.Continue, "")}
+	})
+	c := New(srv.addr(), fast)
+	defer c.Close()
+	r, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/a", ContentFormat: -1, Payload: []byte("small")})
+	if !errors.Is(err, ErrBlockwise) {
+		t.Fatalf("Do = %v, %v; want ErrBlockwise", r.Code, err)
+	}
+}
