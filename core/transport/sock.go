@@ -13,6 +13,7 @@ type sock struct {
 	conn        *net.UDPConn
 	deadlineSet bool // a read deadline is left on conn (guarded by Conn.xmu)
 	mids        *midAllocator
+	recent      *recentMIDs // separate responses received; nil until the first (guarded by Conn.xmu)
 	sockSys     // the platform's part
 }
 

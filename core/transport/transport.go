@@ -641,13 +641,24 @@ func (c *Conn) match(s *sock, dgram []byte, mid uint16, token []byte, acked *boo
 		}
 		return nil
 	case message.Confirmable, message.NonConfirmable:
-		if m.Type == message.Confirmable && m.Code >= codes.Created {
+		if m.Code < codes.Created {
+			return nil // a request: a client serves none
+		}
+		if m.Type == message.Confirmable {
 			// A separate response (ours or a late duplicate): acknowledge it so the
 			// server stops retransmitting.
 			s.sendEmptyACK(uint16(m.MessageID))
 		}
-		if m.Code < codes.Created || string(m.Token) != string(token) {
+		if string(m.Token) != string(token) {
 			return nil
+		}
+		// Only a response with our token is remembered: others cannot be
+		// taken for an answer anyway, and must not push ours out.
+		if s.recent == nil {
+			s.recent = new(recentMIDs)
+		}
+		if s.recent.seen(uint16(m.MessageID)) {
+			return nil // a duplicate of a response already taken
 		}
 		return c.response(m)
 	}
