@@ -46,6 +46,10 @@
  * block on the network, but never longer than the RFC 7252 retransmission
  * window per exchange (MAX_TRANSMIT_WAIT = ack_timeout * 1.5 * (2^(max_retransmit+1) - 1);
  * about 93 s with the defaults), plus one re-authentication when one is needed.
+ * The number of exchanges is bounded too: a report, publish or reply is one
+ * request plus at most one command fetch (a GET that a lone option 2100 in
+ * the answer asks for); enos_poll() makes at most 8 requests in all. Commands
+ * announced beyond that are fetched by the client's next call.
  * Nothing is ever printed to stdout or stderr.
  *
  * @section process Process rules (libenos is written in Go)
@@ -485,7 +489,11 @@ int enos_set_command_handler(enos_client *client, enos_command_fn fn, void *user
  *        EnOS's answers bring commands.
  *
  * For devices with nothing to report (see also poll_interval_ms). Commands go
- * to the handler, or wait for enos_next_command().
+ * to the handler, or wait for enos_next_command(). One call makes at most 8
+ * requests (polls and command fetches together), so a server that announces
+ * commands forever cannot hold the client; the rest is fetched by the next
+ * call. A lone option 2100 is followed only when it names a well-formed path
+ * under /topic/, and exactly that path is fetched.
  *
  * @return the number of commands received (>= 0), or ENOS_ERR_INVALID,
  *         ENOS_ERR_CLOSED, ENOS_ERR_NETWORK, ENOS_ERR_TIMEOUT, ENOS_ERR_AUTH,

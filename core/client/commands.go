@@ -16,9 +16,18 @@ import (
 // has no handler or its handler is slower than EnOS.
 const DefaultCommandQueue = 256
 
-// maxFetches bounds the command fetches one request may trigger, so that a
-// server that announces commands forever cannot keep a caller busy forever.
-const maxFetches = 64
+// Bounds on the exchanges a lone 2100 announcement can trigger, so that a
+// server that announces commands on every answer cannot keep a caller (and
+// the client's turn) busy: each keeps the call within the blocking bound
+// documented in enos.h. An announcement left over is fetched by the next
+// request or poll.
+const (
+	// fetchesPerRequest: command fetches after a report, publish or reply.
+	fetchesPerRequest = 1
+	// pollExchanges: requests one Poll makes in all, its GETs of the
+	// command topic and the fetches included (ENOS_POLL_MAX_EXCHANGES).
+	pollExchanges = 8
+)
 
 // Command is one command EnOS sent to the device (protocol.md §5).
 type Command struct {
@@ -74,20 +83,21 @@ func (c *Client) WaitHandler() { c.inbox.waitIdle() }
 
 // Poll sends one signed request that picks up waiting commands: a GET of the
 // device's down_raw topic. EnOS announces waiting commands in the response;
-// Poll keeps asking while responses bring commands, and returns how many
-// commands arrived.
+// Poll keeps asking while responses bring commands, up to pollExchanges
+// requests in all, and returns how many commands arrived.
 func (c *Client) Poll(ctx context.Context) (int, error) {
 	if err := c.acquire(ctx); err != nil {
 		return 0, err
 	}
 	defer c.release()
 	total := 0
-	for i := 0; i < maxFetches; i++ {
+	for budget := pollExchanges; budget > 0; {
 		before := c.stats.commands.Load()
 		if _, err := c.requestLocked(ctx, codes.GET, c.downPath, nil, nil); err != nil {
 			return total, err
 		}
-		c.fetchCommands(ctx)
+		budget--
+		budget -= c.fetchUpTo(ctx, budget)
 		n := int(c.stats.commands.Load() - before)
 		total += n
 		if n == 0 {
@@ -134,23 +144,44 @@ func (c *Client) deliver(cmd Command) {
 	}
 }
 
-// fetchCommands follows lone 2100 announcements with signed GETs. Called with
-// the turn held, after the request that caused them succeeded.
-func (c *Client) fetchCommands(ctx context.Context) {
-	for i := 0; c.pendingFetch != "" && i < maxFetches; i++ {
+// fetchCommands follows a lone 2100 announcement with a signed GET, at most
+// fetchesPerRequest of them. Called with the turn held, after the request
+// that caused them succeeded.
+func (c *Client) fetchCommands(ctx context.Context) { c.fetchUpTo(ctx, fetchesPerRequest) }
+
+// fetchUpTo follows lone 2100 announcements with signed GETs, at most max of
+// them, and returns how many it sent. An announcement it has no room for
+// stays pending for the next call. It GETs exactly the announced path, and
+// only a well-formed one under /topic/ (the device's topics): a 2100 naming
+// another resource (/auth/..., a path without /topic, dot segments) is
+// ignored, so a forged or corrupt announcement cannot make the device send
+// signed requests elsewhere. The answer is delivered as a command of that
+// topic by takeCommands.
+func (c *Client) fetchUpTo(ctx context.Context, max int) int {
+	sent := 0
+	for ; c.pendingFetch != "" && sent < max; sent++ {
 		path := c.pendingFetch
 		c.pendingFetch = ""
-		if !strings.HasPrefix(path, "/") {
-			path = "/" + path
-		}
-		if _, err := topicPath(path); err != nil {
-			return // not a path we can ask for: ignore the announcement
+		if !announcedPathOK(path) {
+			c.logf(logging.Debug, "ignoring a command announcement that is not a topic path")
+			return sent
 		}
 		if _, err := c.requestLocked(ctx, codes.GET, path, nil, nil); err != nil {
-			return // the command stays queued at EnOS and is announced again
+			// The command stays queued at EnOS and is announced again.
+			return sent + 1
 		}
 	}
-	c.pendingFetch = ""
+	return sent
+}
+
+// announcedPathOK says whether a 2100 value is a path under /topic/ that
+// topicPath takes as it is (no prefix added, every segment valid).
+func announcedPathOK(path string) bool {
+	if !strings.HasPrefix(path, "/topic/") {
+		return false
+	}
+	p, err := topicPath(path)
+	return err == nil && p == path
 }
 
 // inbox holds received commands until a handler or a pull takes them.

@@ -14,7 +14,7 @@ type sock struct {
 	deadlineSet bool // a read deadline is left on conn (guarded by Conn.xmu)
 	mids        *midAllocator
 	recent      *recentMIDs // separate responses received; nil until the first (guarded by Conn.xmu)
-	sockSys     // the platform's part
+	sockSys                 // the platform's part
 }
 
 // spinWait is how long a wait on a dedicated thread may block that thread
