@@ -165,15 +165,13 @@ func TestStaleAnswerMovesToFreshSocket(t *testing.T) {
 				Code: codes.Changed, Payload: m.Payload}), from)
 		}
 	}()
-	c := New(pc.LocalAddr().String(), Params{AckTimeout: 2 * time.Second, MaxRetransmit: 2})
+	// A long ACK timeout: a client that waits for a retransmission instead
+	// of moving socket shows up as a second datagram from the first endpoint.
+	c := New(pc.LocalAddr().String(), Params{AckTimeout: 10 * time.Second, MaxRetransmit: 1})
 	defer c.Close()
-	begin := time.Now()
 	r, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/a", ContentFormat: -1, Payload: []byte("x")})
 	if err != nil || string(r.Payload) != "x" {
 		t.Fatalf("r=%+v err=%v", r, err)
-	}
-	if d := time.Since(begin); d >= 2*time.Second {
-		t.Errorf("took %v: waited for a retransmission instead of moving socket", d)
 	}
 	mu.Lock()
 	if len(endpoints) != 2 || endpoints[0] == endpoints[1] {
