@@ -4,7 +4,7 @@
 // client: the exchange runs on the calling goroutine, so an idle client costs
 // one socket and no goroutine, a lost server returns after the retransmission
 // window, and an ICMP error surfaces as a network error instead of killing the
-// connection for good (see shared/engineering-notes.md).
+// connection for good (as go-coap's connected UDP client does).
 package transport
 
 import (
@@ -280,6 +280,14 @@ func (c *Conn) isClosed() bool { return c.closed.Load() }
 // own Message ID and the same token, bounded by Window per block; the response
 // to the final block is the response, and any answer other than 2.31 Continue
 // to an earlier block ends the transfer and is returned as the response.
+//
+// Message IDs come from the socket's allocator, which never reuses one
+// within ExchangeLifetime; when the socket has none left, or the server
+// answers one of ours with another token (a stale answer from its
+// deduplication cache), Do moves to a fresh socket and sends the request
+// again from the start, within the same deadline. Separate responses are
+// deduplicated by Message ID (RFC 7252 §4.5): a repeated one is acknowledged
+// again and otherwise ignored.
 func (c *Conn) Do(ctx context.Context, req *Request) (Response, error) {
 	r, err := c.do(ctx, req)
 	if err != nil {
