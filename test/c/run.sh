@@ -93,6 +93,11 @@ if [ -x build/commands ]; then
 else
   note_fail "build/commands missing (make examples)"
 fi
+if [ -x build/gateway ]; then
+  run_prog "example_gateway" test/c/test_gateway.sh build/gateway
+else
+  note_fail "build/gateway missing (make examples)"
+fi
 
 echo "total: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
