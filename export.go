@@ -50,17 +50,27 @@ func fail(fn string, code client.Code, format string, args ...any) C.int {
 
 // failErr reports an error of the core; its message never holds a secret or token.
 func failErr(fn string, err error) C.int {
+	code, msg := statusOf(fn, err)
+	setLastError(fn, msg)
+	return code
+}
+
+// statusOf maps an error of the core to the C status and last-error detail
+// (without the "fn: " prefix).
+func statusOf(fn string, err error) (C.int, string) {
 	code := client.CodeOf(err)
 	switch code {
+	case client.CodeOK:
+		if err == nil {
+			return 0, ""
+		}
 	case client.CodeQueued, client.CodeInvalid, client.CodeBuffer, client.CodeNetwork,
 		client.CodeTimeout, client.CodeAuth, client.CodeRejected, client.CodeClosed,
-		client.CodeState, client.CodeFull, client.CodeInternal:
-		setLastError(fn, err.Error())
-	default: // OK for an error, or a code include/enos.h does not define: never pass it to C
-		setLastError(fn, fmt.Sprintf("internal error: code %d: %v", int(code), err))
-		code = client.CodeInternal
+		client.CodeState, client.CodeFull, client.CodeBusy, client.CodeNoFile, client.CodeInternal:
+		return C.int(code), err.Error()
 	}
-	return C.int(code)
+	// OK for an error, or a code include/enos.h does not define: never pass it to C
+	return C.int(client.CodeInternal), fmt.Sprintf("internal error: code %d: %v", int(code), err)
 }
 
 // guard is deferred by every export: a panic must never cross into C.
@@ -500,11 +510,13 @@ func enosgo_close(h C.uintptr_t, inHandler C.int) (rc C.int) {
 		return fail(fn, client.CodeClosed, "client is already closed or not a client")
 	}
 	err := c.Close()
-	// Outside its own command handler, enos_close returns only once the
-	// handler is not running (it is never called again after Close). Inside
-	// it, waiting would wait for ourselves.
+	// Outside its own command handler and done callbacks, enos_close returns
+	// only once the handler is not running (it is never called again after
+	// Close) and every outstanding callback has been called. Inside one,
+	// waiting would wait for ourselves.
 	if inHandler == 0 {
 		c.WaitHandler()
+		c.WaitAsync()
 	}
 	if err != nil && client.CodeOf(err) != client.CodeClosed {
 		return failErr(fn, err)

@@ -46,6 +46,8 @@ const char *enos_strerror(int status) {
     case ENOS_ERR_CLOSED:   return "client closed or not a client";
     case ENOS_ERR_STATE:    return "state directory locked, unreadable or unwritable";
     case ENOS_ERR_FULL:     return "offline queue full";
+    case ENOS_ERR_BUSY:     return "too many asynchronous requests outstanding";
+    case ENOS_ERR_NOFILE:   return "out of file descriptors";
     case ENOS_QUEUED:       return "queued for later delivery";
     case ENOS_ERR_INTERNAL: return "internal error in libenos";
     default:                return "unknown error";
@@ -103,6 +105,7 @@ int enos_auth_sign(const char *product_key, const char *device_key, const char *
 /* The client whose command handler runs on this thread (0: none), and
  * whether the log handler runs on this thread. */
 static __thread uintptr_t in_command_handler;
+static __thread uintptr_t in_done_callback;
 static __thread int in_log_handler;
 
 void enosc_call_command(uintptr_t fn, uintptr_t user, uintptr_t handle,
@@ -122,9 +125,29 @@ void enosc_call_log(uintptr_t fn, uintptr_t user, int level, const char *msg) {
     in_log_handler = 0;
 }
 
+void enosc_call_done(uintptr_t fn, uintptr_t user, uintptr_t handle, int status,
+                     const char *msg, size_t len) {
+    enosc_set_last_error(msg, len);
+    uintptr_t prev = in_done_callback;
+    in_done_callback = handle;
+    ((enos_done_fn)fn)((void *)user, status);
+    in_done_callback = prev;
+}
+
+int enos_report_async(enos_client *client, const void *payload, size_t len, enos_done_fn fn, void *user) {
+    return enosgo_report_async(handle_of(client), (void *)payload, len, (uintptr_t)fn, (uintptr_t)user);
+}
+
+int enos_publish_async(enos_client *client, const char *topic, const void *payload, size_t len,
+                       enos_done_fn fn, void *user) {
+    return enosgo_publish_async(handle_of(client), (char *)topic, (void *)payload, len,
+                                (uintptr_t)fn, (uintptr_t)user);
+}
+
 int enos_close(enos_client *client) {
     uintptr_t h = handle_of(client);
-    return enosgo_close(h, h != 0 && in_command_handler == h);
+    /* Inside one of its own callbacks, enos_close cannot wait for them. */
+    return enosgo_close(h, h != 0 && (in_command_handler == h || in_done_callback == h));
 }
 
 int enos_flush(enos_client *client, int32_t timeout_ms) {

@@ -22,4 +22,10 @@ void enosc_call_command(uintptr_t fn, uintptr_t user, uintptr_t handle,
                         const char *topic, const uint8_t *payload, size_t len);
 void enosc_call_log(uintptr_t fn, uintptr_t user, int level, const char *msg);
 
+/* Calls an enos_done_fn: sets the calling thread's last error to msg (len
+ * bytes) first, and marks the thread as inside a done callback of client
+ * `handle` for the duration of the call. */
+void enosc_call_done(uintptr_t fn, uintptr_t user, uintptr_t handle, int status,
+                     const char *msg, size_t len);
+
 #endif

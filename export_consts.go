@@ -32,6 +32,8 @@ var (
 	_ = [1]int{}[C.ENOS_ERR_CLOSED-int(client.CodeClosed)]
 	_ = [1]int{}[C.ENOS_ERR_STATE-int(client.CodeState)]
 	_ = [1]int{}[C.ENOS_ERR_FULL-int(client.CodeFull)]
+	_ = [1]int{}[C.ENOS_ERR_BUSY-int(client.CodeBusy)]
+	_ = [1]int{}[C.ENOS_ERR_NOFILE-int(client.CodeNoFile)]
 	_ = [1]int{}[C.ENOS_ERR_INTERNAL-int(client.CodeInternal)]
 	_ = [1]int{}[C.ENOS_MIDS_PER_SOCKET-transport.MIDsPerLifetime]
 	_ = [1]int{}[C.ENOS_EXCHANGE_LIFETIME_S-int(transport.ExchangeLifetime/time.Second)]

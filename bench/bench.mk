@@ -4,6 +4,8 @@
 #   make bench                  every benchmark, full mode (a few minutes)
 #   make bench BENCH_SHORT=1    short mode for CI (< 2 minutes); same as `make bench-short`
 #   make bench-build            only build the benchmark programs
+#   make bench-sim              the simulator at scale: 1,000,000 requests, 100,000 devices
+#                               (OLD_SIM=path/enos-sim adds an older simulator for comparison)
 #
 # Results: build/bench/results.txt and build/bench/summary.md. Benchmarks never
 # fail on their numbers; only a crash, an error or a missing result fails.
@@ -17,7 +19,7 @@ BENCH_PROGS   := $(BUILD)/sign_bench $(BUILD)/report_enos $(BUILD)/report_coap \
                  $(BUILD)/null_server $(BUILD)/scale_bench $(BUILD)/footprint
 BENCH_ENOS_LD := -L$(BUILD) -lenos -Wl,-rpath,'$$ORIGIN'
 
-.PHONY: bench bench-short bench-build bench-deps
+.PHONY: bench bench-short bench-build bench-deps bench-sim
 
 bench: bench-build
 	BUILD=$(BUILD) OUT=$(BENCH_OUT) BENCH_SHORT=$(BENCH_SHORT) PYTHON=$(PYTHON) bench/run.sh
@@ -26,6 +28,9 @@ bench-short:
 	$(MAKE) --no-print-directory bench BENCH_SHORT=1
 
 bench-build: bench-deps lib sim $(BENCH_PROGS)
+
+bench-sim: sim
+	BUILD=$(BUILD) OUT=$(BENCH_OUT) bench/sim_scale.sh
 
 # Installs the build dependencies when root and missing; otherwise says what to install.
 bench-deps:

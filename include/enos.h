@@ -100,6 +100,10 @@ typedef struct enos_client enos_client;
 #define ENOS_ERR_CLOSED    (-7)   /**< client closed, or not a client */
 #define ENOS_ERR_STATE     (-8)   /**< state_dir locked by another client or process, unreadable or unwritable */
 #define ENOS_ERR_FULL      (-9)   /**< offline queue full: the report was not accepted */
+#define ENOS_ERR_BUSY     (-10)   /**< too many asynchronous requests outstanding: try again later; nothing was queued */
+#define ENOS_ERR_NOFILE   (-11)   /**< the process is out of file descriptors (EMFILE/ENFILE): raise RLIMIT_NOFILE
+                                       (ulimit -n, systemd LimitNOFILE=) or close clients; nothing was sent
+                                       or queued, and it is not retried */
 #define ENOS_ERR_INTERNAL  (-99)  /**< a bug in libenos; enos_last_error() says more */
 /**@}*/
 
@@ -614,6 +618,71 @@ const char *enos_version(void);
 #define ENOS_MIDS_PER_SOCKET 65536      /**< new messages per socket per ENOS_EXCHANGE_LIFETIME_S */
 #define ENOS_EXCHANGE_LIFETIME_S 247    /**< RFC 7252 EXCHANGE_LIFETIME in seconds */
 /**@}*/
+/* ------------------------------------------------------------------------- */
+/* Asynchronous requests (since 1.1)                                         */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * @brief Completion callback of an asynchronous request.
+ *
+ * @param user    The pointer given with the request.
+ * @param status  What the blocking call would have returned: ENOS_OK,
+ *                ENOS_QUEUED, or an ENOS_ERR_* code. enos_last_error() called
+ *                inside the callback gives the detail of a failure.
+ *
+ * Called exactly once per accepted request, on a library thread (never the
+ * thread that made the request, even when the request fails at once). The
+ * callback may call any libenos function, including enos_close() of its own
+ * client and new asynchronous requests. It should return promptly: the next
+ * request of the same client waits for it.
+ */
+typedef void (*enos_done_fn)(void *user, int status);
+
+/**
+ * @brief Accept one report (as enos_report()) and return at once.
+ *
+ * The payload is copied before the call returns. The report is sent later, in
+ * order: one client's requests (asynchronous and blocking) go out in the order
+ * they were accepted. At least 4,096 asynchronous requests outstanding across
+ * the process are always accepted; past 65,536 the call returns
+ * ENOS_ERR_BUSY.
+ *
+ * @param client   The client.
+ * @param payload  The report's bytes; may be NULL when @p len is 0.
+ * @param len      Payload length, at most ENOS_MAX_PAYLOAD.
+ * @param fn       Called once with the outcome; required.
+ * @param user     Passed to @p fn as is.
+ * @return ENOS_OK           accepted: @p fn will be called exactly once.
+ * @return ENOS_ERR_INVALID  @p client or @p fn NULL, or @p payload NULL with @p len > 0.
+ * @return ENOS_ERR_CLOSED   @p client was closed, or is not a client.
+ * @return ENOS_ERR_BUSY     too many requests outstanding; nothing was accepted.
+ * @return ENOS_ERR_INTERNAL a bug in libenos.
+ * On any return other than ENOS_OK, @p fn is never called.
+ *
+ * enos_close() of the client ends outstanding requests: each callback not yet
+ * called is called with ENOS_ERR_CLOSED (or with the outcome of the exchange
+ * in progress), and enos_close() returns only after the last one returned,
+ * except when it is called from one of this client's own callbacks or command
+ * handler (it cannot wait for itself; the remaining callbacks then follow).
+ *
+ * Thread safety: any thread. Blocking: never (no network I/O on the caller's thread).
+ */
+int enos_report_async(enos_client *client, const void *payload, size_t len, enos_done_fn fn, void *user);
+
+/**
+ * @brief Accept one enos_publish() to @p topic and return at once.
+ *
+ * As enos_report_async(), for enos_publish(): @p topic and @p payload are
+ * copied; @p fn receives ENOS_OK for a 2.xx answer and ENOS_ERR_REJECTED for
+ * 4.xx/5.xx (EnOS's reply payload is not kept: use enos_publish() when you
+ * need it).
+ *
+ * @return ENOS_OK, ENOS_ERR_INVALID (also: @p topic NULL, empty or malformed),
+ *         ENOS_ERR_CLOSED, ENOS_ERR_BUSY, ENOS_ERR_INTERNAL as for enos_report_async().
+ * Thread safety: any thread. Blocking: never.
+ */
+int enos_publish_async(enos_client *client, const char *topic, const void *payload, size_t len,
+                       enos_done_fn fn, void *user);
 
 #ifdef __cplusplus
 }

@@ -55,6 +55,9 @@ type Client struct {
 	lifeDone context.CancelFunc
 	poller   sync.WaitGroup
 
+	// async holds accepted asynchronous requests (async.go).
+	async asyncQueue
+
 	stats statCounters
 }
 
@@ -148,6 +151,7 @@ func (c *Client) Close() error {
 	if c.closed.Swap(true) {
 		return nil
 	}
+	c.closeAsync()
 	c.lifeDone()
 	c.inbox.stop()
 	err := c.conn.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/libenos/libenos/core/transport"
 )
@@ -24,6 +25,8 @@ const (
 	CodeClosed   Code = -7  // client closed
 	CodeState    Code = -8  // state directory locked by another client, unreadable or unwritable
 	CodeFull     Code = -9  // offline queue full; the report was not accepted
+	CodeBusy     Code = -10 // too many asynchronous requests outstanding; nothing was accepted
+	CodeNoFile   Code = -11 // the process is out of file descriptors (EMFILE/ENFILE); nothing was sent
 	CodeInternal Code = -99 // a bug in libenos
 )
 
@@ -81,6 +84,9 @@ func transportError(ctx context.Context, path string, err error) error {
 		return &Error{Code: CodeRejected, Msg: "EnOS broke the block-wise transfer to " + path, Err: err}
 	case errors.Is(err, transport.ErrReset):
 		return &Error{Code: CodeRejected, Msg: "EnOS reset the request to " + path}
+	case errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE):
+		// Not the network: retrying cannot help until descriptors are freed.
+		return &Error{Code: CodeNoFile, Msg: "cannot open a socket: the process is out of file descriptors (raise ulimit -n / LimitNOFILE, or use fewer clients)", Err: err}
 	case errors.As(err, &ne):
 		return &Error{Code: CodeNetwork, Msg: "cannot reach the server", Err: ne.Err}
 	case ctx.Err() != nil:

@@ -178,7 +178,7 @@ func (c *Client) runQueue() {
 			c.popQueue(false)
 		case CodeOf(err) == CodeClosed:
 			continue // the loop head sees closed and stops
-		case retryable(err) || CodeOf(err) == CodeAuth || CodeOf(err) == CodeState:
+		case retryable(err) || CodeOf(err) == CodeAuth || CodeOf(err) == CodeState || CodeOf(err) == CodeNoFile:
 			// Keep the data; try again later.
 			c.logf(logging.Debug, "offline queue waits %v: %v", backoff, err)
 			backoff = c.backoffWait(backoff, c.cfg.RetryInterval)

@@ -75,3 +75,19 @@ func (s *Server) route(req request) response {
 	}
 	return textResponse(codes.NotFound, "not found")
 }
+
+// parseRequest extracts what the simulator judges from a decoded request.
+// Values are copied: opts may point into a reused buffer.
+func parseRequest(code codes.Code, opts message.Options, body []byte) request {
+	req := request{code: code, payload: body}
+	for _, o := range opts {
+		switch o.ID {
+		case message.URIPath:
+			req.path = append(req.path, string(o.Value))
+		case OptionSign:
+			req.hasSign = true
+			req.sign = string(o.Value)
+		}
+	}
+	return req
+}

@@ -2,7 +2,7 @@
 // device endpoint (see shared/protocol.md), strict where EnOS is strict, with
 // seeded fault injection for tests.
 //
-// It is a real CoAP server built on go-coap v3 (UDP). Tests start it in-process
+// It is a real CoAP server over UDP, with go-coap v3's message codec. Tests start it in-process
 // with Start; cmd/enos-sim is a thin command-line wrapper around this package.
 //
 // The package never writes to stdout or stderr by itself: records go to
@@ -25,11 +25,6 @@ import (
 
 	"github.com/libenos/libenos/core/sign"
 	"github.com/plgd-dev/go-coap/v3/message"
-	coapNet "github.com/plgd-dev/go-coap/v3/net"
-	"github.com/plgd-dev/go-coap/v3/options"
-	"github.com/plgd-dev/go-coap/v3/udp"
-	udpClient "github.com/plgd-dev/go-coap/v3/udp/client"
-	udpServer "github.com/plgd-dev/go-coap/v3/udp/server"
 )
 
 // CoAP option numbers of EnOS's scheme (protocol.md §3, §5).
@@ -43,10 +38,11 @@ const (
 const maxSignOptionLen = 1034
 
 func init() {
-	// A go-coap server answers 4.02 to an unknown critical option before any
-	// handler runs; 2101 is critical (odd). The map is global: register once,
-	// before any server starts. In sign mode "unknown" the handler itself
-	// answers 4.02 to 2101, so both modes can coexist in one process.
+	// The server answers 4.02 to a critical option that go-coap's option
+	// table does not know (udp.go); 2101 is critical (odd), so it is
+	// registered. The map is global: register once, before any server
+	// starts. In sign mode "unknown" the handler itself answers 4.02 to 2101,
+	// so both modes can coexist in one process.
 	message.CoapOptionDefs[OptionSign] = message.OptionDef{ValueFormat: message.ValueString, MaxLen: maxSignOptionLen}
 }
 
@@ -65,11 +61,6 @@ const (
 // ExchangeLifetime is RFC 7252's EXCHANGE_LIFETIME: how long a response stays
 // cached for deduplication, and how long duplicates are counted.
 const ExchangeLifetime = 247 * time.Second
-
-// connIdleTimeout is how long go-coap keeps an idle peer (and its response
-// cache). It must exceed ExchangeLifetime or late retransmissions would be
-// processed twice.
-const connIdleTimeout = ExchangeLifetime + 53*time.Second
 
 // Device is one registered device.
 type Device struct {
@@ -120,7 +111,7 @@ type Config struct {
 	// binary sets it: a long run would otherwise grow without bound; its
 	// records go to Log).
 	NoRecords bool
-	// ErrorLog receives go-coap diagnostics and control-channel errors, one per
+	// ErrorLog receives encoding and control-channel errors, one per
 	// line; nil = discard. Never contains secrets or tokens.
 	ErrorLog io.Writer
 }
@@ -179,32 +170,24 @@ type deviceState struct {
 	queue     []command
 }
 
-type dupKey struct {
-	endpoint string
-	mid      int32
-}
-
 // Server is a running simulator.
 type Server struct {
 	cfg     Config
 	devices map[string]*deviceState // key pk + "/" + dk
 
-	coap     *udpServer.Server
-	coapAddr string // the go-coap socket
-	relay    *relay // nil without wire faults
-	control  *control
-	done     chan struct{}
-	wg       sync.WaitGroup
-	closeMu  sync.Mutex
-	closed   bool
+	udp     *udpServer
+	control *control
+	done    chan struct{}
+	wg      sync.WaitGroup
+	closeMu sync.Mutex
+	closed  bool
 
 	rngMu sync.Mutex
 	rng   *mrand.Rand
 
-	mu      sync.Mutex // guards records, stats, dups, log writes
+	mu      sync.Mutex // guards records, stats, log writes
 	records []Record
 	stats   Stats
-	dups    map[dupKey]time.Time
 }
 
 // Start validates cfg, binds the socket(s) and serves. When it returns the
@@ -243,7 +226,6 @@ func Start(cfg Config) (*Server, error) {
 		devices: make(map[string]*deviceState, len(cfg.Devices)),
 		done:    make(chan struct{}),
 		rng:     mrand.New(mrand.NewPCG(uint64(cfg.Seed), 0x656e6f732d73696d)), //nolint:gosec // faults, not crypto
-		dups:    make(map[dupKey]time.Time),
 	}
 	for i, d := range cfg.Devices {
 		if err := validateDevice(d); err != nil {
@@ -260,43 +242,9 @@ func Start(cfg Config) (*Server, error) {
 		s.devices[key] = &deviceState{Device: d, signer: signer}
 	}
 
-	needRelay := cfg.DropRequests > 0 || cfg.DropResponses > 0 || cfg.Delay > 0 || cfg.Jitter > 0
-	coapListen := cfg.Listen
-	if needRelay {
-		coapListen = "127.0.0.1:0" // the relay owns the public address
-	}
-	l, err := coapNet.NewListenUDP("udp", coapListen)
-	if err != nil {
-		return nil, fmt.Errorf("sim: listen %s: %w", coapListen, err)
-	}
-	s.coapAddr = l.LocalAddr().String()
-	s.coap = udp.NewServer(
-		options.WithHandlerFunc(s.serveCoAP),
-		options.WithErrors(s.coapError),
-		options.WithRequestMonitor(s.monitor),
-		options.WithInactivityMonitor(connIdleTimeout, func(cc *udpClient.Conn) { _ = cc.Close() }),
-		options.WithMaxMessageSize(64*1024),
-		// go-coap's in-flight tracking silently drops a retransmission that
-		// arrives between the response being written and the handler's
-		// bookkeeping finishing. Without it, a retransmission waits for the
-		// original (one peer's requests are handled in order, per MID under a
-		// lock) and then gets the cached response: always answered, judged once.
-		options.WithMaxPendingMessages(0),
-	)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if err := s.coap.Serve(l); err != nil {
-			s.logError("coap server stopped: %v", err)
-		}
-	}()
-	if needRelay {
-		s.relay, err = newRelay(s, cfg.Listen, s.coapAddr)
-		if err != nil {
-			s.coap.Stop()
-			s.wg.Wait()
-			return nil, fmt.Errorf("sim: %w", err)
-		}
+	var err error
+	if s.udp, err = listenUDP(s, cfg.Listen); err != nil {
+		return nil, fmt.Errorf("sim: listen %s: %w", cfg.Listen, err)
 	}
 	if cfg.Control != "" {
 		s.control, err = startControl(s, cfg.Control)
@@ -305,8 +253,6 @@ func Start(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("sim: %w", err)
 		}
 	}
-	s.wg.Add(1)
-	go s.sweep()
 	return s, nil
 }
 
@@ -324,10 +270,7 @@ func validateDevice(d Device) error {
 
 // Addr is the UDP address clients talk to, with the real port.
 func (s *Server) Addr() string {
-	if s.relay != nil {
-		return s.relay.addr()
-	}
-	return s.coapAddr
+	return s.udp.addr()
 }
 
 // ControlAddr is the control channel's TCP address, or "" when it is off.
@@ -351,12 +294,19 @@ func (s *Server) Close() error {
 	if s.control != nil {
 		s.control.close()
 	}
-	if s.relay != nil {
-		s.relay.close()
-	}
-	s.coap.Stop()
+	s.udp.close()
 	s.wg.Wait()
 	return nil
+}
+
+func (s *Server) logError(format string, args ...any) {
+	if s.cfg.ErrorLog == nil {
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, _ = io.WriteString(s.cfg.ErrorLog, strings.TrimRight(msg, "\n")+"\n")
 }
 
 // Records returns a copy of every accepted message, in acceptance order

@@ -15,9 +15,9 @@ from ._lib import API_VERSION
 from .client import (DELIVERED, LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_OFF, LOG_WARN, QUEUED, Client,
                      Command, Delivery, NextSign, Reply, SignMode, Stats, auth_sign, library_path,
                      set_log_handler, sign, version)
-from .errors import (AuthError, BufferTooSmall, ClosedError, EnosError, EnosTimeoutError, InternalError,
-                     InvalidArgument, LibraryError, NetworkError, QueueFullError, RejectedError,
-                     StateError, UnsupportedError)
+from .errors import (AuthError, BufferTooSmall, BusyError, ClosedError, EnosError, EnosTimeoutError,
+                     InternalError, InvalidArgument, LibraryError, NetworkError, NoFileError, QueueFullError,
+                     RejectedError, StateError, UnsupportedError)
 
 __version__ = "1.0.0"
 
@@ -26,6 +26,7 @@ __all__ = [
     "Stats", "auth_sign", "library_path", "set_log_handler", "sign", "version",
     "LOG_OFF", "LOG_ERROR", "LOG_WARN", "LOG_INFO", "LOG_DEBUG",
     "EnosError", "InvalidArgument", "BufferTooSmall", "NetworkError", "EnosTimeoutError", "AuthError",
-    "RejectedError", "ClosedError", "StateError", "QueueFullError", "InternalError", "LibraryError",
+    "RejectedError", "ClosedError", "StateError", "QueueFullError", "BusyError", "NoFileError",
+    "InternalError", "LibraryError",
     "UnsupportedError",
 ]

@@ -94,6 +94,8 @@ class EnosStats(ctypes.Structure):
 COMMAND_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t)
 #: void (*enos_log_fn)(void *user, int level, const char *message)
 LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p)
+#: void (*enos_done_fn)(void *user, int status)
+DONE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int)
 
 _client_p = ctypes.c_void_p  # enos_client * is an opaque handle
 _c_int_p = ctypes.POINTER(ctypes.c_int)
@@ -127,6 +129,11 @@ _SIGNATURES: Dict[str, Tuple[Any, List[Any], bool]] = {
                                          ctypes.c_void_p, ctypes.c_size_t, _size_p], False),
     "enos_reply": (ctypes.c_int, [_client_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t], False),
     "enos_set_log_handler": (ctypes.c_int, [LOG_FN, ctypes.c_void_p, ctypes.c_int], False),
+    # asynchronous requests (1.1)
+    "enos_report_async": (ctypes.c_int, [_client_p, ctypes.c_void_p, ctypes.c_size_t, DONE_FN,
+                                         ctypes.c_void_p], False),
+    "enos_publish_async": (ctypes.c_int, [_client_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t,
+                                          DONE_FN, ctypes.c_void_p], False),
 }
 
 

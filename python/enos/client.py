@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import ctypes
 import dataclasses
@@ -12,9 +13,9 @@ import re
 import threading
 import time
 import weakref
-from typing import Any, Callable, Iterator, NamedTuple, Optional, Union
+from typing import Any, AsyncIterator, Callable, Iterator, NamedTuple, Optional, Union
 
-from . import _lib
+from . import _async, _lib
 from ._lib import (ENOS_AUTH_SIGN_SIZE, ENOS_ERR_BUFFER, ENOS_ERR_CLOSED, ENOS_ERR_REJECTED,
                    ENOS_ERR_TIMEOUT, ENOS_MAX_PAYLOAD, ENOS_QUEUED, ENOS_SIGN_SIZE)
 from .errors import (BufferTooSmall, EnosTimeoutError, InvalidArgument, RejectedError, coap_code_str,
@@ -646,6 +647,49 @@ class Client:
         topic = command.topic if isinstance(command, Command) else command
         t, data = _text(topic, "topic"), _data(payload, "payload")
         _check_rc(self._lib, self._call("enos_reply", t, data, len(data)))
+
+    # -- asyncio -----------------------------------------------------------
+
+    async def report_async(self, payload: Data) -> Delivery:
+        """:meth:`report` without blocking: the library sends it in the background and
+        the coroutine resumes when EnOS answered (DELIVERED), the report was stored
+        (QUEUED), or it failed (the same exceptions as report()). One client's
+        reports go out in the order the calls were made. Raises BusyError at once
+        when too many requests are outstanding. Cancelling the awaiting task does
+        not take the report back."""
+        data = _data(payload, "payload")
+        self._check()
+        fut = _async.submit(self._lib, "enos_report_async", self._handle, data, len(data))
+        return QUEUED if await fut == ENOS_QUEUED else DELIVERED
+
+    async def publish_async(self, topic: Text, payload: Optional[Data] = b"") -> None:
+        """:meth:`publish` without blocking; returns when EnOS answered 2.xx, raises
+        RejectedError for 4.xx/5.xx (EnOS's reply payload is not kept: use
+        publish() when you need it)."""
+        t, data = _text(topic, "topic"), _data(payload, "payload")
+        self._check()
+        await _async.submit(self._lib, "enos_publish_async", self._handle, t, data, len(data))
+
+    async def commands_async(self) -> AsyncIterator[Command]:
+        """Iterate over commands in the event loop as they arrive (``async for``).
+        While it runs it is this client's command handler (see
+        set_command_handler); leaving the loop removes it."""
+        loop = asyncio.get_running_loop()
+        queue: "asyncio.Queue[Command]" = asyncio.Queue()
+
+        def deliver(cmd: Command) -> None:  # on a library thread
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, cmd)
+            except RuntimeError:
+                pass  # the loop is closed: nobody iterates any more
+
+        self.set_command_handler(deliver)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            if not self.closed:
+                self.set_command_handler(None)
 
 
 def _command_trampoline(ref: "weakref.ReferenceType[Client]") -> Callable[..., None]:

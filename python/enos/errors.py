@@ -112,6 +112,18 @@ class QueueFullError(EnosError):
     code = -9
 
 
+class BusyError(EnosError):
+    """ENOS_ERR_BUSY: too many asynchronous requests outstanding; nothing was accepted: try again later."""
+
+    code = -10
+
+
+class NoFileError(EnosError):
+    """ENOS_ERR_NOFILE: the process is out of file descriptors (raise ``ulimit -n`` / LimitNOFILE)."""
+
+    code = -11
+
+
 class InternalError(EnosError):
     """ENOS_ERR_INTERNAL (or a code this package does not know): a bug in libenos."""
 
@@ -121,7 +133,8 @@ class InternalError(EnosError):
 _BY_CODE: Dict[int, Type[EnosError]] = {
     cls.code: cls
     for cls in (InvalidArgument, BufferTooSmall, NetworkError, EnosTimeoutError, AuthError,
-                RejectedError, ClosedError, StateError, QueueFullError, InternalError)
+                RejectedError, ClosedError, StateError, QueueFullError, BusyError, NoFileError,
+                InternalError)
 }
 
 

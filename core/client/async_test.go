@@ -1,0 +1,117 @@
+package client
+
+import (
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libenos/libenos/internal/sim"
+)
+
+// Asynchronous and blocking reports from many goroutines keep each client's
+// accepted order, and every done function runs exactly once.
+func TestAsyncOrderAndExactlyOnce(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	c := newClient(t, s.Addr())
+	const n = 200
+	var mu sync.Mutex
+	calls := make([]int, n)
+	var order []int
+	var wg sync.WaitGroup
+	wg.Add(n)
+	for i := range n {
+		err := c.ReportAsync([]byte(fmt.Sprint(i)), func(err error) {
+			if err != nil {
+				t.Errorf("report %d: %v", i, err)
+			}
+			mu.Lock()
+			calls[i]++
+			order = append(order, i)
+			mu.Unlock()
+			wg.Done()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	for i, k := range calls {
+		if k != 1 {
+			t.Fatalf("done of report %d ran %d times", i, k)
+		}
+	}
+	for i, r := range payloads(s.Records()) {
+		if r != fmt.Sprint(i) || order[i] != i {
+			t.Fatalf("record %d is %q, done order %v: not the order accepted", i, r, order[:i+1])
+		}
+	}
+	if got := outstanding.Load(); got != 0 {
+		t.Fatalf("%d requests still counted outstanding", got)
+	}
+}
+
+// Close ends what is waiting with CodeClosed; WaitAsync returns after the last
+// done; later requests are refused without a call.
+func TestAsyncClose(t *testing.T) {
+	silent, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	c := newClient(t, silent.LocalAddr().String(), func(c *Config) { c.AckTimeout = time.Second })
+	const n = 100
+	var mu sync.Mutex
+	codes := map[Code]int{}
+	for range n {
+		if err := c.ReportAsync([]byte("x"), func(err error) {
+			mu.Lock()
+			codes[CodeOf(err)]++
+			mu.Unlock()
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitAsync()
+	mu.Lock()
+	if codes[CodeClosed] != n {
+		t.Fatalf("outcomes %v, want %d x CodeClosed", codes, n)
+	}
+	mu.Unlock()
+	wantCode(t, c.ReportAsync(nil, func(error) { t.Error("done called for a refused request") }), CodeClosed)
+}
+
+// Past MaxOutstanding the answer is CodeBusy, and nothing is accepted.
+func TestAsyncBusy(t *testing.T) {
+	silent, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	c := newClient(t, silent.LocalAddr().String(), func(c *Config) { c.AckTimeout = time.Second })
+	var done sync.WaitGroup
+	accepted := 0
+	for {
+		done.Add(1)
+		err := c.ReportAsync(nil, func(error) { done.Done() })
+		if err != nil {
+			done.Done()
+			wantCode(t, err, CodeBusy)
+			break
+		}
+		accepted++
+		if accepted > MaxOutstanding {
+			t.Fatalf("more than MaxOutstanding (%d) accepted", MaxOutstanding)
+		}
+	}
+	if accepted != MaxOutstanding {
+		t.Fatalf("busy after %d, want %d", accepted, MaxOutstanding)
+	}
+	_ = c.Close()
+	done.Wait()
+}

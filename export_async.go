@@ -1,0 +1,71 @@
+package main
+
+/*
+#include "export_capi.h"
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	"github.com/libenos/libenos/core/client"
+)
+
+//export enosgo_report_async
+func enosgo_report_async(h C.uintptr_t, payload unsafe.Pointer, n C.size_t, fn, user C.uintptr_t) (rc C.int) {
+	const name = "enos_report_async"
+	defer guard(name, &rc)
+	c, rc := lookup(name, h)
+	if c == nil {
+		return rc
+	}
+	if fn == 0 {
+		return fail(name, client.CodeInvalid, "fn is NULL")
+	}
+	p, rc := cBytes(name, "payload", payload, n)
+	if rc != 0 {
+		return rc
+	}
+	if err := c.ReportAsync(p, doneCallback(name, h, fn, user)); err != nil {
+		return failErr(name, err)
+	}
+	return 0
+}
+
+//export enosgo_publish_async
+func enosgo_publish_async(h C.uintptr_t, topic *C.char, payload unsafe.Pointer, n C.size_t, fn, user C.uintptr_t) (rc C.int) {
+	const name = "enos_publish_async"
+	defer guard(name, &rc)
+	c, rc := lookup(name, h)
+	if c == nil {
+		return rc
+	}
+	if fn == 0 {
+		return fail(name, client.CodeInvalid, "fn is NULL")
+	}
+	t, rc := cTopic(name, "topic", "e.g. /sys/{pk}/{dk}/thing/...", topic)
+	if rc != 0 {
+		return rc
+	}
+	p, rc := cBytes(name, "payload", payload, n)
+	if rc != 0 {
+		return rc
+	}
+	if err := c.PublishAsync(t, p, doneCallback(name, h, fn, user)); err != nil {
+		return failErr(name, err)
+	}
+	return 0
+}
+
+// doneCallback is the core's completion function for one asynchronous
+// request: it calls the C enos_done_fn with the status and last error that the
+// blocking call would have given.
+func doneCallback(name string, h, fn, user C.uintptr_t) func(error) {
+	return func(err error) {
+		code, msg := statusOf(name, err)
+		if msg != "" {
+			msg = name + ": " + msg
+		}
+		C.enosc_call_done(fn, user, h, code, (*C.char)(unsafe.Pointer(unsafe.StringData(msg))), C.size_t(len(msg)))
+	}
+}
