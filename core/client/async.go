@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 )
@@ -95,11 +96,26 @@ func (c *Client) drainAsync() {
 		q.head++
 		q.mu.Unlock()
 
-		// Not a caller's OS thread: waits park the goroutine in the netpoller.
-		err := j.run(context.Background())
+		err := runJob(j.run)
 		outstanding.Add(-1)
 		j.done(err)
 	}
+}
+
+// runJob runs one request. It runs on the library's goroutine, not a caller's
+// OS thread (waits park it in the netpoller), where no export layer recovers a
+// panic: a bug must fail this request, not end the process.
+func runJob(run func(context.Context) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg := fmt.Sprint(r)
+			if len(msg) > 200 {
+				msg = msg[:200]
+			}
+			err = errorf(CodeInternal, "internal error (recovered panic): %s", msg)
+		}
+	}()
+	return run(context.Background())
 }
 
 // closeAsync refuses new asynchronous requests; those waiting end with

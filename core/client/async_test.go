@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"sync"
@@ -114,4 +115,22 @@ func TestAsyncBusy(t *testing.T) {
 	}
 	_ = c.Close()
 	done.Wait()
+}
+
+// A panic in a request becomes CodeInternal for that request; the client and
+// the process go on.
+func TestAsyncPanicIsAnError(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	c := newClient(t, s.Addr())
+	got := make(chan error, 2)
+	if err := c.Go(func(context.Context) error { panic("boom") }, func(err error) { got <- err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ReportAsync([]byte("after"), func(err error) { got <- err }); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, <-got, CodeInternal)
+	if err := <-got; err != nil {
+		t.Fatalf("report after the panic: %v", err)
+	}
 }
