@@ -68,7 +68,8 @@ a flag given on the command line wins):
         AES-CBC IV of option 2101: default (the ASCII bytes 543yhjy97ae7fyfg),
         zero (16 zero bytes) or 32 hex digits (default "default")
   --state-dir DIR               ENOS_STATE_DIR
-        directory where the client may persist its session (default: none)
+        directory for the session and the offline queue (default: none);
+        with it, report queues what it cannot deliver now (exit 0)
   --timeout DURATION            ENOS_TIMEOUT
         give up after DURATION, e.g. 30s (default: no limit beyond the CoAP
         retransmission window of each exchange; for listen: listen forever)

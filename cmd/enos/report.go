@@ -36,6 +36,17 @@ Flags:
   --count N          send the payload N times (default 1); failures other
                      than a refused authentication do not stop the run
   --interval D       wait D between two sends (default 1s)
+  --flush-timeout D  with --state-dir: first deliver the reports earlier runs
+                     left in the offline queue, waiting at most D for them
+                     (default 30s; 0 = do not wait), and no longer once a
+                     delivery attempt fails. Reports are delivered in order:
+                     if some still wait then, the new report is queued behind
+                     them (exit 0, "queued")
+
+With --state-dir, a report that cannot be delivered now (network error,
+timeout, 5.xx) is kept in the offline queue in that directory: enos prints
+"queued ..." and exits 0. The next report run with the same --state-dir
+delivers it, then its own report.
 
 Output: one line per message on stdout; with --count above 1 a summary on
 stderr. The exit code is that of the first failure.
@@ -53,6 +64,7 @@ Examples:
 		topic := e.fs.String("topic", "", "")
 		count := e.fs.Int("count", 1, "")
 		interval := e.fs.Duration("interval", time.Second, "")
+		flushTimeout := e.fs.Duration("flush-timeout", defaultFlushTimeout, "")
 		isHex := e.fs.Bool("hex", false, "")
 		return func(ctx context.Context, args []string) error {
 			payload, err := readPayload(e, args, *file, *isHex)
@@ -65,7 +77,10 @@ Examples:
 			if *interval < 0 {
 				return usagef("--interval %v: must not be negative", *interval)
 			}
-			return runReport(ctx, e, payload, *topic, *count, *interval)
+			if *flushTimeout < 0 {
+				return usagef("--flush-timeout %v: must not be negative", *flushTimeout)
+			}
+			return runReport(ctx, e, payload, *topic, *count, *interval, *flushTimeout)
 		}
 	},
 }
@@ -115,7 +130,11 @@ func expandTopic(t, pk, dk string) string {
 	return t
 }
 
-func runReport(parent context.Context, e *env, payload []byte, topic string, count int, interval time.Duration) error {
+// defaultFlushTimeout bounds the wait of a report run for what earlier runs
+// queued: long enough for a backlog on a working link, short enough for cron.
+const defaultFlushTimeout = 30 * time.Second
+
+func runReport(parent context.Context, e *env, payload []byte, topic string, count int, interval, flushTimeout time.Duration) error {
 	c, err := e.openClient()
 	if err != nil {
 		return err
@@ -134,8 +153,11 @@ func runReport(parent context.Context, e *env, payload []byte, topic string, cou
 	if shown == "" {
 		shown = "/sys/" + cfg.ProductKey + "/" + cfg.DeviceKey + "/thing/model/up_raw"
 	}
+	if err := e.flushQueue(ctx, c, flushTimeout); err != nil {
+		return interrupted(parent, err)
+	}
 	var first error
-	ok, failed := 0, 0
+	ok, queued, failed := 0, 0, 0
 	for i := 1; i <= count; i++ {
 		if i > 1 && interval > 0 {
 			t := time.NewTimer(interval)
@@ -157,8 +179,9 @@ func runReport(parent context.Context, e *env, payload []byte, topic string, cou
 		}
 		start := time.Now()
 		var resp *client.Response
+		var out client.Outcome
 		if topic == "" {
-			err = c.Report(ctx, payload)
+			out, err = c.Report(ctx, payload)
 		} else {
 			resp, err = c.Publish(ctx, topic, payload)
 		}
@@ -190,6 +213,11 @@ func runReport(parent context.Context, e *env, payload []byte, topic string, cou
 			}
 			continue
 		}
+		if out.Queued {
+			queued++
+			fmt.Fprintf(e.stdout, "%squeued %d bytes for %s (not delivered now: %s)\n", prefix, len(payload), shown, e.redact(out.Cause.Error()))
+			continue
+		}
 		ok++
 		if resp == nil {
 			fmt.Fprintf(e.stdout, "%sreported %d bytes to %s\n", prefix, len(payload), shown)
@@ -197,7 +225,7 @@ func runReport(parent context.Context, e *env, payload []byte, topic string, cou
 		e.logf("%sanswered in %v", prefix, elapsed)
 	}
 	if count > 1 {
-		e.warnf("%d of %d messages accepted, %d failed", ok, count, failed)
+		e.warnf("%d of %d messages accepted, %d queued, %d failed", ok, count, queued, failed)
 	}
 	if first != nil && count > 1 {
 		// Already printed per message; exit with the first failure's code
@@ -205,6 +233,60 @@ func runReport(parent context.Context, e *env, payload []byte, topic string, cou
 		return &quietError{code: exitCode(first), err: first}
 	}
 	return first
+}
+
+// flushQueue delivers what earlier runs left in the offline queue of
+// --state-dir before the run's own reports, so that a one-shot run drains the
+// queue and its report then goes straight out. It waits at most flushTimeout,
+// and stops early when a delivery attempt fails (the server is still out of
+// reach: waiting for the queue's next retry would only delay the run). If
+// reports still wait then, new reports are queued behind them: a success,
+// reported as "queued". Only the end of ctx (--timeout, a signal) is an error.
+func (e *env) flushQueue(ctx context.Context, c *client.Client, flushTimeout time.Duration) error {
+	before := c.Stats()
+	if before.Queued == 0 {
+		return nil
+	}
+	e.logf("offline queue: %d reports from earlier runs; delivering them first (--flush-timeout %v)", before.Queued, flushTimeout)
+	fctx, cancel := context.WithTimeout(ctx, flushTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- c.Flush(fctx) }()
+	// The client has no other exchange going on: a failed one is the queue's.
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var err error
+	for waiting := true; waiting; {
+		select {
+		case err = <-done:
+			waiting = false
+		case <-tick.C:
+			if c.Stats().Failed > before.Failed {
+				cancel() // Flush returns at once
+			}
+		}
+	}
+	st := c.Stats()
+	delivered, dropped := st.QueueDelivered-before.QueueDelivered, st.QueueDropped-before.QueueDropped
+	switch {
+	case err == nil:
+		e.logf("offline queue: delivered %d queued reports", delivered)
+	case ctx.Err() != nil:
+		return ctxErr(ctx)
+	case client.CodeOf(err) == client.CodeTimeout:
+		why := fmt.Sprintf("after --flush-timeout %v", flushTimeout)
+		if st.Failed > before.Failed {
+			why = "the server is still out of reach"
+		}
+		e.warnf("offline queue: delivered %d of %d earlier reports, %d still wait (%s); new reports go behind them",
+			delivered, before.Queued, st.Queued, why)
+	default:
+		return err
+	}
+	if dropped > 0 {
+		e.warnf("offline queue: EnOS refused %d queued reports for good; they were dropped", dropped)
+	}
+	return nil
 }
 
 // quietError is an error whose message was already printed.
