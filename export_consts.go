@@ -19,6 +19,8 @@ var (
 	_ = [1]int{}[C.ENOS_LOG_WARN-int(logging.Warn)]
 	_ = [1]int{}[C.ENOS_LOG_INFO-int(logging.Info)]
 	_ = [1]int{}[C.ENOS_LOG_DEBUG-int(logging.Debug)]
+	_ = [1]int{}[C.ENOS_RETRANSMIT_NONE-client.RetransmitNone]
+	_ = [1]int{}[C.ENOS_BLOCK_OFF-client.BlockOff]
 	_ = [1]int{}[C.ENOS_ERR_INVALID-int(client.CodeInvalid)]
 	_ = [1]int{}[C.ENOS_ERR_BUFFER-int(client.CodeBuffer)]
 	_ = [1]int{}[C.ENOS_ERR_NETWORK-int(client.CodeNetwork)]
