@@ -230,7 +230,8 @@ int enos_authenticate(enos_client *client);
  *
  * @return ENOS_OK           EnOS acknowledged the report with 2.xx.
  * @return ENOS_QUEUED       (positive; only with a state_dir) not delivered now but
- *                           stored in the offline queue, to be delivered later in order.
+ *                           stored in the offline queue, to be delivered later in order:
+ *                           a success. enos_last_error() says why it was not delivered now.
  * @return ENOS_ERR_INVALID  @p client is NULL, or @p payload is NULL with @p len > 0.
  * @return ENOS_ERR_CLOSED   @p client was closed, or is not a client.
  * @return ENOS_ERR_NETWORK  the server cannot be resolved or reached (ICMP error);
@@ -574,7 +575,8 @@ const char *enos_strerror(int status);
  * @brief Detail of the last failing libenos call made by the calling thread,
  *        e.g. "enos_init: config->device_key is NULL".
  *
- * Set by every call that returns an error; a successful call leaves it
+ * Set by every call that returns an error, and by enos_report() returning
+ * ENOS_QUEUED (why the report waits); any other successful call leaves it
  * unchanged (like errno). "" if no call of this thread has failed.
  *
  * @return A NUL-terminated string in thread-local storage, never NULL, valid
