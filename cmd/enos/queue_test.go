@@ -102,12 +102,17 @@ func TestOneShotReportDrainsQueue(t *testing.T) {
 		"ENOS_STATE_DIR=" + dir,
 	}
 	queued := []string{"q1", "q2", "q3"}
-	for _, p := range queued {
-		r := runEnos(t, runOpts{env: env}, "report", p)
+	for i, p := range queued {
+		// --flush-timeout far above runEnos's limit: a run must stop waiting
+		// for the queue as soon as a delivery fails.
+		r := runEnos(t, runOpts{env: env}, "report", "--flush-timeout", "1h", p)
 		wantCode(t, r, 0)
 		noSecret(t, r)
 		if !strings.HasPrefix(r.stdout, "queued 2 bytes for ") {
 			t.Fatalf("report during the outage: %s", r)
+		}
+		if i > 0 && !strings.Contains(r.stderr, "still out of reach") {
+			t.Errorf("no warning about the queue left behind: %s", r)
 		}
 	}
 	// --flush-timeout 0 does not wait: the new report goes behind the queue.

@@ -265,7 +265,8 @@ func (inv *invocation) flushQueue(ctx context.Context, c *client.Client, flushTi
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- c.Flush(fctx) }()
-	// The client has no other exchange going on: a failed one is the queue's.
+	// Stop at the first delivery the queue keeps for a retry (the client is
+	// this run's: every retry it counts happened in this run).
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	var err error
@@ -274,7 +275,7 @@ func (inv *invocation) flushQueue(ctx context.Context, c *client.Client, flushTi
 		case err = <-done:
 			waiting = false
 		case <-tick.C:
-			if c.Stats().Failed > before.Failed {
+			if c.Stats().QueueRetries > 0 {
 				cancel() // Flush returns at once
 			}
 		}
@@ -288,7 +289,7 @@ func (inv *invocation) flushQueue(ctx context.Context, c *client.Client, flushTi
 		return ctxErr(ctx)
 	case client.CodeOf(err) == client.CodeTimeout:
 		why := fmt.Sprintf("after --flush-timeout %v", flushTimeout)
-		if st.Failed > before.Failed {
+		if st.QueueRetries > 0 {
 			why = "the server is still out of reach"
 		}
 		inv.warnf("offline queue: delivered %d of %d earlier reports, %d still wait (%s); new reports go behind them",

@@ -31,6 +31,7 @@ type offline struct {
 	wake    chan struct{} // cap 1: retry now (Flush, new report)
 
 	delivered, dropped, queuedTotal uint64  // guarded by mu
+	retries                         uint64  // failed deliveries kept for a later retry; guarded by mu
 	head                            *resend // the last exchange of the queue's oldest report; guarded by mu
 }
 
@@ -184,6 +185,9 @@ func (c *Client) runQueue() {
 			continue // the loop head sees closed and stops
 		case retryable(err) || CodeOf(err) == CodeAuth || CodeOf(err) == CodeState:
 			// Keep the data; try again later.
+			o.mu.Lock()
+			o.retries++
+			o.mu.Unlock()
 			c.logf(logging.Debug, "offline queue waits %v: %v", backoff, err)
 			backoff = c.backoffWait(backoff, c.cfg.RetryInterval)
 		default:

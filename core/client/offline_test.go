@@ -83,6 +83,9 @@ func TestOfflineQueueDeliversInOrderAfterOutage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	wantCode(t, c.Flush(ctx), CodeTimeout)
 	cancel()
+	if st := c.Stats(); st.QueueRetries == 0 {
+		t.Errorf("the queue's failed deliveries are not counted: %+v", st)
+	}
 
 	s2, err := sim.Start(sim.Config{Listen: addr, Devices: []sim.Device{{ProductKey: tPK, DeviceKey: tDK, Secret: tSecret}}})
 	if err != nil {
