@@ -6,7 +6,8 @@ import (
 )
 
 const exitHelp = `Exit codes:
-  0    success (probe: at least one variant accepted)
+  0    success (report: delivered, or queued with --state-dir;
+       probe: at least one variant accepted)
   1    other error (I/O, internal)
   2    usage error: bad flag, argument or environment variable, missing setting
   3    network error: server unreachable (resolution, send, ICMP error)

@@ -78,6 +78,7 @@ func (inv *invocation) command() *cli.Command {
 		Writer:          inv.stdout,
 		ErrWriter:       inv.stderr,
 		HideHelpCommand: true,
+		HideVersion:     true, // -v is verbose; "enos version" prints the version
 		// -h, -help and --help print our help text (Usage) verbatim, also
 		// when arguments follow (urfave/cli then looks for a help topic).
 		CustomRootCommandHelpTemplate: "{{.Usage}}",
