@@ -69,9 +69,9 @@ a flag given on the command line wins):
         help
 `
 
-// connectionFlags defines the connection flags, each with its environment
+// defineConnectionFlags defines the connection flags, each with its environment
 // variable, bound to inv.conn.
-func (inv *invocation) connectionFlags() []cli.Flag {
+func (inv *invocation) defineConnectionFlags() []cli.Flag {
 	c := &inv.conn
 	env := inv.fromEnvVar
 	return []cli.Flag{

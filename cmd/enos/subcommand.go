@@ -68,7 +68,7 @@ func (inv *invocation) command() *cli.Command {
 	sc := inv.sub
 	flags, runner := sc.setup(inv)
 	if sc.connection {
-		flags = append(inv.connectionFlags(), flags...)
+		flags = append(inv.defineConnectionFlags(), flags...)
 	}
 	help := commandHelp(sc)
 	return &cli.Command{
