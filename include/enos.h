@@ -594,10 +594,10 @@ const char *enos_version(void);
 
 /**
  * @name Special values of enos_config fields
- * In every numeric field of enos_config, 0 means the documented default. The
- * values that turn a mechanism off have names (the Python binding spells them
- * max_retransmit="none" and block_size="off", the enos CLI
- * --max-retransmit none and --block-size off).
+ * In every numeric setting of enos_config (every field but struct_size), 0
+ * means the documented default. The values that turn a mechanism off have
+ * names (the Python binding spells them max_retransmit="none" and
+ * block_size="off", the enos CLI --max-retransmit none and --block-size off).
  */
 /**@{*/
 #define ENOS_RETRANSMIT_NONE (-1) /**< max_retransmit: send each request once, never retransmit */
