@@ -64,7 +64,7 @@ func statusOf(fn string, err error) (C.int, string) {
 		if err == nil {
 			return 0, ""
 		}
-	case client.CodeQueued, client.CodeInvalid, client.CodeBuffer, client.CodeNetwork,
+	case client.CodeInvalid, client.CodeBuffer, client.CodeNetwork,
 		client.CodeTimeout, client.CodeAuth, client.CodeRejected, client.CodeClosed,
 		client.CodeState, client.CodeFull, client.CodeBusy, client.CodeNoFile, client.CodeInternal:
 		return C.int(code), err.Error()
@@ -324,8 +324,14 @@ func enosgo_report(h C.uintptr_t, payload unsafe.Pointer, n C.size_t) (rc C.int)
 	if rc != 0 {
 		return rc
 	}
-	if err := c.Report(fromC, p); err != nil {
+	out, err := c.Report(fromC, p)
+	switch {
+	case err != nil:
 		return failErr(fn, err)
+	case out.Queued:
+		// A success for the caller; the last error says why it waits.
+		setLastError(fn, "queued for later delivery: "+out.Cause.Error())
+		return C.ENOS_QUEUED
 	}
 	return 0
 }

@@ -60,9 +60,12 @@ func enosgo_publish_async(h C.uintptr_t, topic *C.char, payload unsafe.Pointer, 
 // doneCallback is the core's completion function for one asynchronous
 // request: it calls the C enos_done_fn with the status and last error that the
 // blocking call would have given.
-func doneCallback(name string, h, fn, user C.uintptr_t) func(error) {
-	return func(err error) {
+func doneCallback(name string, h, fn, user C.uintptr_t) func(client.Outcome, error) {
+	return func(out client.Outcome, err error) {
 		code, msg := statusOf(name, err)
+		if err == nil && out.Queued {
+			code, msg = C.ENOS_QUEUED, "queued for later delivery: "+out.Cause.Error()
+		}
 		if msg != "" {
 			msg = name + ": " + msg
 		}

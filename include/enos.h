@@ -144,7 +144,8 @@ typedef struct enos_config {
     const char    *device_secret;   /**< required; never logged, never part of an error message */
     int32_t        lifetime_s;      /**< 30..86400; 0 means 3600 */
     int32_t        ack_timeout_ms;  /**< 0 means 2000 (RFC 7252 ACK_TIMEOUT) */
-    int32_t        max_retransmit;  /**< 0 means 4 (RFC 7252 MAX_RETRANSMIT); negative means none */
+    int32_t        max_retransmit;  /**< 1..10; 0 means the default, 4 (RFC 7252 MAX_RETRANSMIT);
+                                         ENOS_RETRANSMIT_NONE (any negative value) means none */
     int32_t        sign_mode;       /**< ENOS_SIGN_*; 0 is ENOS_SIGN_AUTO */
     const uint8_t *sign_iv;         /**< 16 bytes; NULL means the ASCII bytes "543yhjy97ae7fyfg" */
     const char    *state_dir;       /**< NULL: nothing persisted; else session and offline queue live here
@@ -157,8 +158,9 @@ typedef struct enos_config {
     int32_t        retry_interval_ms; /**< first wait before the offline queue retries (doubles up to 30 s); 0 means 1000 */
     int32_t        poll_interval_ms;  /**< poll for commands after this long without a request; 0 means never */
     int32_t        command_queue;     /**< commands kept for enos_next_command(); 0 means 256 */
-    int32_t        block_size;        /**< RFC 7959 Block1 size for larger payloads: 0 means 1024,
-                                           -1 turns block-wise off, else a power of two 16..1024 */
+    int32_t        block_size;        /**< RFC 7959 Block1 size for larger payloads: a power of two
+                                           16..1024; 0 means the default, 1024; ENOS_BLOCK_OFF (-1)
+                                           turns block-wise transfer off (larger payloads are refused) */
 } enos_config;
 
 /** Largest payload a request may carry (with block-wise transfer). */
@@ -236,7 +238,8 @@ int enos_authenticate(enos_client *client);
  *
  * @return ENOS_OK           EnOS acknowledged the report with 2.xx.
  * @return ENOS_QUEUED       (positive; only with a state_dir) not delivered now but
- *                           stored in the offline queue, to be delivered later in order.
+ *                           stored in the offline queue, to be delivered later in order:
+ *                           a success. enos_last_error() says why it was not delivered now.
  * @return ENOS_ERR_INVALID  @p client is NULL, or @p payload is NULL with @p len > 0.
  * @return ENOS_ERR_CLOSED   @p client was closed, or is not a client.
  * @return ENOS_ERR_NETWORK  the server cannot be resolved or reached (ICMP error);
@@ -584,7 +587,8 @@ const char *enos_strerror(int status);
  * @brief Detail of the last failing libenos call made by the calling thread,
  *        e.g. "enos_init: config->device_key is NULL".
  *
- * Set by every call that returns an error; a successful call leaves it
+ * Set by every call that returns an error, and by enos_report() returning
+ * ENOS_QUEUED (why the report waits); any other successful call leaves it
  * unchanged (like errno). "" if no call of this thread has failed.
  *
  * @return A NUL-terminated string in thread-local storage, never NULL, valid
@@ -683,6 +687,17 @@ int enos_report_async(enos_client *client, const void *payload, size_t len, enos
  */
 int enos_publish_async(enos_client *client, const char *topic, const void *payload, size_t len,
                        enos_done_fn fn, void *user);
+/**
+ * @name Special values of enos_config fields
+ * In every numeric setting of enos_config (every field but struct_size), 0
+ * means the documented default. The values that turn a mechanism off have
+ * names (the Python binding spells them max_retransmit="none" and
+ * block_size="off", the enos CLI --max-retransmit none and --block-size off).
+ */
+/**@{*/
+#define ENOS_RETRANSMIT_NONE (-1) /**< max_retransmit: send each request once, never retransmit */
+#define ENOS_BLOCK_OFF       (-1) /**< block_size: no block-wise transfer; payloads above one datagram are refused */
+/**@}*/
 
 #ifdef __cplusplus
 }

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/urfave/cli/v3"
+
 	"github.com/libenos/libenos/core/client"
 )
 
-var cmdAuth = &command{
+var cmdAuth = &subcommand{
 	name:    "auth",
 	summary: "authenticate the device and print the result",
 	usage:   "auth [--show-token] [connection flags]",
@@ -21,14 +23,15 @@ Flags:
   --show-token   also print the session token (it authorizes requests until
                  the session ends: treat the output as sensitive)
 `,
-	setup: func(e *env) runFunc {
-		e.addCommon()
-		showToken := e.fs.Bool("show-token", false, "")
-		return func(ctx context.Context, args []string) error {
+	connection: true,
+	setup: func(inv *invocation) ([]cli.Flag, runFunc) {
+		var showToken bool
+		flags := []cli.Flag{&cli.BoolFlag{Name: "show-token", Destination: &showToken}}
+		return flags, func(ctx context.Context, args []string) error {
 			if err := noArgs("auth", args); err != nil {
 				return err
 			}
-			return runAuth(ctx, e, *showToken)
+			return runAuth(ctx, inv, showToken)
 		}
 	},
 }
@@ -56,36 +59,36 @@ func authenticate(ctx context.Context, c *client.Client) (sessionInfo, error) {
 	return info, nil
 }
 
-func runAuth(parent context.Context, e *env, showToken bool) error {
-	c, err := e.openClient()
+func runAuth(parent context.Context, inv *invocation, showToken bool) error {
+	c, err := inv.openClient()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	ctx, cancel := e.withTimeout(parent)
+	ctx, cancel := inv.withTimeout(parent)
 	defer cancel()
 	info, err := authenticate(ctx, c)
-	e.hide(info.token)
+	inv.hide(info.token)
 	if err != nil {
 		return interrupted(parent, err)
 	}
 	n := c.Config()
-	fmt.Fprintf(e.stdout, "authenticated %s/%s at %s in %v\n", n.ProductKey, n.DeviceKey, n.Server, roundDur(info.elapsed))
-	fmt.Fprintf(e.stdout, "lifetime: %d s\n", n.Lifetime)
+	fmt.Fprintf(inv.stdout, "authenticated %s/%s at %s in %v\n", n.ProductKey, n.DeviceKey, n.Server, roundDur(info.elapsed))
+	fmt.Fprintf(inv.stdout, "lifetime: %d s\n", n.Lifetime)
 	switch {
 	case !info.hasToken:
-		fmt.Fprintln(e.stdout, "token: none (the answer carried no token)")
+		fmt.Fprintln(inv.stdout, "token: none (the answer carried no token)")
 	case showToken:
-		fmt.Fprintf(e.stdout, "token: %s\n", info.token)
+		fmt.Fprintf(inv.stdout, "token: %s\n", info.token)
 	default:
-		fmt.Fprintf(e.stdout, "token: received, %d characters (not shown; --show-token prints it)\n", len(info.token))
+		fmt.Fprintf(inv.stdout, "token: received, %d characters (not shown; --show-token prints it)\n", len(info.token))
 	}
 	if info.signing {
-		fmt.Fprintf(e.stdout, "signing: on (option 2101, sign mode %s, IV %s)\n", signModeName(n.SignMode), ivLabel(n.SignIV))
+		fmt.Fprintf(inv.stdout, "signing: on (option 2101, sign mode %s, IV %s)\n", signModeName(n.SignMode), ivLabel(n.SignIV))
 	} else {
-		fmt.Fprintf(e.stdout, "signing: off (sign mode %s)\n", signModeName(n.SignMode))
+		fmt.Fprintf(inv.stdout, "signing: off (sign mode %s)\n", signModeName(n.SignMode))
 	}
-	e.warnUnhandled(c)
-	e.logStats(c)
+	inv.warnUnhandled(c)
+	inv.logStats(c)
 	return nil
 }

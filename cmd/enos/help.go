@@ -6,7 +6,8 @@ import (
 )
 
 const exitHelp = `Exit codes:
-  0    success (probe: at least one variant accepted)
+  0    success (report: delivered, or queued with --state-dir;
+       probe: at least one variant accepted)
   1    other error (I/O, internal)
   2    usage error: bad flag, argument or environment variable, missing setting
   3    network error: server unreachable (resolution, send, ICMP error)
@@ -26,8 +27,8 @@ Usage:
 
 Subcommands:
 `)
-	for _, c := range commands() {
-		fmt.Fprintf(&b, "  %-8s  %s\n", c.name, c.summary)
+	for _, sc := range subcommands() {
+		fmt.Fprintf(&b, "  %-8s  %s\n", sc.name, sc.summary)
 	}
 	b.WriteString(`
 Every subcommand but version takes the connection flags below. Flags may come
@@ -52,10 +53,10 @@ Example:
 	return b.String()
 }
 
-func commandHelp(c *command) string {
+func commandHelp(sc *subcommand) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Usage: enos %s\n\n%s\n", c.usage, strings.TrimRight(c.help, "\n"))
-	if c.name != "version" {
+	fmt.Fprintf(&b, "Usage: enos %s\n\n%s\n", sc.usage, strings.TrimRight(sc.help, "\n"))
+	if sc.connection {
 		b.WriteString("\n")
 		b.WriteString(commonHelp)
 	}

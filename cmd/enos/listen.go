@@ -10,10 +10,12 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/urfave/cli/v3"
+
 	"github.com/libenos/libenos/core/client"
 )
 
-var cmdListen = &command{
+var cmdListen = &subcommand{
 	name:    "listen",
 	summary: "poll for commands, print each one, optionally reply",
 	usage:   "listen [--poll-interval D] [--format text|json] [--reply TEXT | --reply-echo] [--count N] [connection flags]",
@@ -45,30 +47,32 @@ Examples:
   enos listen --format json --reply-echo --poll-interval 2s
   enos listen --count 1 --timeout 5m --reply '{"code":200}'
 `,
-	setup: func(e *env) runFunc {
-		e.addCommon()
+	connection: true,
+	setup: func(inv *invocation) ([]cli.Flag, runFunc) {
 		o := &listenOpts{}
-		e.fs.DurationVar(&o.interval, "poll-interval", 5*time.Second, "")
-		e.fs.StringVar(&o.format, "format", "text", "")
-		e.fs.StringVar(&o.reply, "reply", "", "")
-		e.fs.BoolVar(&o.echo, "reply-echo", false, "")
-		e.fs.IntVar(&o.count, "count", 0, "")
-		return func(ctx context.Context, args []string) error {
+		flags := []cli.Flag{
+			&cli.DurationFlag{Name: "poll-interval", Value: 5 * time.Second, Destination: &o.interval},
+			&cli.StringFlag{Name: "format", Value: "text", Destination: &o.format},
+			&cli.StringFlag{Name: "reply", Destination: &o.reply},
+			&cli.BoolFlag{Name: "reply-echo", Destination: &o.echo},
+			&cli.IntFlag{Name: "count", Destination: &o.count},
+		}
+		return flags, func(ctx context.Context, args []string) error {
 			if err := noArgs("listen", args); err != nil {
 				return err
 			}
-			o.replying = e.isSet("reply") || o.echo
+			o.replying = inv.given("reply") || o.echo
 			switch {
 			case o.format != "text" && o.format != "json":
 				return usagef("--format %q: want text or json", o.format)
-			case e.isSet("reply") && o.echo:
+			case inv.given("reply") && o.echo:
 				return usagef("give --reply or --reply-echo, not both")
 			case o.interval <= 0:
 				return usagef("--poll-interval %v: must be positive", o.interval)
 			case o.count < 0:
 				return usagef("--count %d: must not be negative", o.count)
 			}
-			return runListen(ctx, e, o)
+			return runListen(ctx, inv, o)
 		}
 	},
 }
@@ -86,21 +90,21 @@ type listenStats struct {
 	received, replied, replyFailed, polls, pollFailed int
 }
 
-func runListen(parent context.Context, e *env, o *listenOpts) error {
-	c, err := e.openClient()
+func runListen(parent context.Context, inv *invocation, o *listenOpts) error {
+	c, err := inv.openClient()
 	if err != nil {
 		return err
 	}
 	cfg := c.Config()
 	defer c.Close()
-	ctx, cancel := e.withTimeout(parent)
+	ctx, cancel := inv.withTimeout(parent)
 	defer cancel()
 
 	start := time.Now()
 	if err := c.Authenticate(ctx); err != nil {
 		return interrupted(parent, err)
 	}
-	e.warnf("listening for commands to %s/%s, polling every %v (Ctrl-C stops)", cfg.ProductKey, cfg.DeviceKey, o.interval)
+	inv.warnf("listening for commands to %s/%s, polling every %v (Ctrl-C stops)", cfg.ProductKey, cfg.DeviceKey, o.interval)
 
 	var st listenStats
 	done := func() bool { return o.count > 0 && st.received >= o.count }
@@ -111,7 +115,7 @@ func runListen(parent context.Context, e *env, o *listenOpts) error {
 				return
 			}
 			st.received++
-			e.printCommand(ctx, c, o, &st, cmd)
+			inv.printCommand(ctx, c, o, &st, cmd)
 		}
 	}
 	var fatal error
@@ -130,7 +134,7 @@ func runListen(parent context.Context, e *env, o *listenOpts) error {
 				fatal = err
 				break
 			}
-			e.warnf("poll: %v", err)
+			inv.warnf("poll: %v", err)
 		}
 		drain()
 		if done() {
@@ -143,9 +147,9 @@ func runListen(parent context.Context, e *env, o *listenOpts) error {
 			t.Stop()
 		}
 	}
-	e.warnf("listened %v: %d commands received, %d replied (%d failed), %d polls (%d failed)",
+	inv.warnf("listened %v: %d commands received, %d replied (%d failed), %d polls (%d failed)",
 		roundDur(time.Since(start)), st.received, st.replied, st.replyFailed, st.polls, st.pollFailed)
-	e.logStats(c)
+	inv.logStats(c)
 	switch {
 	case fatal != nil:
 		return fatal
@@ -158,7 +162,7 @@ func runListen(parent context.Context, e *env, o *listenOpts) error {
 }
 
 // printCommand replies to cmd if asked, then prints it with the reply status.
-func (e *env) printCommand(ctx context.Context, c *client.Client, o *listenOpts, st *listenStats, cmd client.Command) {
+func (inv *invocation) printCommand(ctx context.Context, c *client.Client, o *listenOpts, st *listenStats, cmd client.Command) {
 	now := time.Now().UTC()
 	var replyTopic, replyCode, replyErr string
 	if o.replying {
@@ -173,7 +177,7 @@ func (e *env) printCommand(ctx context.Context, c *client.Client, o *listenOpts,
 		}
 		if err != nil {
 			st.replyFailed++
-			replyErr = e.redact(err.Error())
+			replyErr = inv.redact(err.Error())
 		} else {
 			st.replied++
 		}
@@ -194,7 +198,7 @@ func (e *env) printCommand(ctx context.Context, c *client.Client, o *listenOpts,
 			v.Payload = &s
 		}
 		b, _ := json.Marshal(v)
-		fmt.Fprintf(e.stdout, "%s\n", b)
+		fmt.Fprintf(inv.stdout, "%s\n", b)
 		return
 	}
 	line := now.Format(time.RFC3339) + "\t" + cmd.Topic + "\t" + displayPayload(cmd.Payload)
@@ -205,7 +209,7 @@ func (e *env) printCommand(ctx context.Context, c *client.Client, o *listenOpts,
 			line += "\treplied " + replyCode
 		}
 	}
-	fmt.Fprintln(e.stdout, line)
+	fmt.Fprintln(inv.stdout, line)
 }
 
 // displayPayload shows printable text as it is and anything else as 0x-hex.

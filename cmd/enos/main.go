@@ -2,12 +2,14 @@
 // with Envision EnOS over CoAP/UDP, sends reports, computes signatures
 // offline, listens for commands and probes the protocol variants the EnOS
 // documentation leaves open. See docs/enos-cli.md.
+//
+// Each subcommand lives in its own file (subcommand.go says how to add one);
+// the connection flags they share are in connection.go.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -34,28 +36,15 @@ const (
 // -ldflags "-X main.version=...".
 var version = client.Version
 
-// command is one subcommand.
-type command struct {
-	name    string
-	summary string
-	usage   string // the usage line(s) after "enos "
-	help    string // the body of "enos help NAME": description and specific flags
-	// run parses args with fs (common flags are already defined on it) and runs.
-	setup func(e *env) runFunc
+// subcommands lists every subcommand, in the order of "enos --help".
+func subcommands() []*subcommand {
+	return []*subcommand{cmdAuth, cmdReport, cmdSign, cmdListen, cmdProbe, cmdVersion}
 }
 
-// runFunc runs a subcommand once its flags are parsed; positional arguments
-// are passed in.
-type runFunc func(ctx context.Context, args []string) error
-
-func commands() []*command {
-	return []*command{cmdAuth, cmdReport, cmdSign, cmdListen, cmdProbe, cmdVersion}
-}
-
-func findCommand(name string) *command {
-	for _, c := range commands() {
-		if c.name == name {
-			return c
+func findSubcommand(name string) *subcommand {
+	for _, sc := range subcommands() {
+		if sc.name == name {
+			return sc
 		}
 	}
 	return nil
@@ -72,8 +61,8 @@ func main() {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) == 0 {
 		var names []string
-		for _, c := range commands() {
-			names = append(names, c.name)
+		for _, sc := range subcommands() {
+			names = append(names, sc.name)
 		}
 		fmt.Fprintf(stderr, "enos: missing subcommand: one of %s (see 'enos --help')\n", strings.Join(names, ", "))
 		return exitUsage
@@ -87,8 +76,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprint(stdout, topUsage())
 			return exitOK
 		}
-		if c := findCommand(args[1]); c != nil && len(args) == 2 {
-			fmt.Fprint(stdout, commandHelp(c))
+		if sc := findSubcommand(args[1]); sc != nil && len(args) == 2 {
+			fmt.Fprint(stdout, commandHelp(sc))
 			return exitOK
 		}
 		fmt.Fprintf(stderr, "enos: help: unknown subcommand %q (see 'enos --help')\n", args[1])
@@ -96,8 +85,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "-version", "--version":
 		args = []string{"version"}
 	}
-	c := findCommand(args[0])
-	if c == nil {
+	sc := findSubcommand(args[0])
+	if sc == nil {
 		if strings.HasPrefix(args[0], "-") {
 			fmt.Fprintf(stderr, "enos: a subcommand comes first, before %s (see 'enos --help')\n", flagName(args[0]))
 		} else {
@@ -105,18 +94,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return exitUsage
 	}
-	e := newEnv(c, stdin, stdout, stderr, getenv)
-	runner := c.setup(e)
-	pos, err := e.parse(args[1:])
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, commandHelp(c))
-			return exitOK
-		}
-		return e.fail(fmt.Errorf("%w (see 'enos help %s')", err, c.name))
-	}
-	if err := runner(ctx, pos); err != nil {
-		return e.fail(err)
+	inv := newInvocation(sc, stdin, stdout, stderr, getenv)
+	if err := inv.execute(ctx, args[1:]); err != nil {
+		return inv.fail(err)
 	}
 	return exitOK
 }
@@ -128,4 +108,36 @@ func flagName(arg string) string {
 		return arg[:i]
 	}
 	return arg
+}
+
+// exitCode maps an error to the documented exit codes.
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var x *exitError
+	if errors.As(err, &x) {
+		return x.code
+	}
+	var u *usageError
+	if errors.As(err, &u) {
+		return exitUsage
+	}
+	var ce *client.Error
+	if !errors.As(err, &ce) {
+		return exitOther
+	}
+	switch ce.Code {
+	case client.CodeInvalid:
+		return exitUsage
+	case client.CodeNetwork:
+		return exitNetwork
+	case client.CodeTimeout:
+		return exitTimeout
+	case client.CodeAuth:
+		return exitAuth
+	case client.CodeRejected:
+		return exitRejected
+	}
+	return exitOther
 }

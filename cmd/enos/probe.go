@@ -9,11 +9,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/urfave/cli/v3"
+
 	"github.com/libenos/libenos/core/client"
 	"github.com/libenos/libenos/core/sign"
 )
 
-var cmdProbe = &command{
+var cmdProbe = &subcommand{
 	name:    "probe",
 	summary: "find which signature variant a live EnOS accepts",
 	usage:   "probe [--payload TEXT] [--topic TOPIC] [--format text|json] [connection flags]",
@@ -49,19 +51,22 @@ Example:
   ENOS_DEVICE_SECRET=... enos probe --server coap-<enos-host> \
       --product-key MuGsF6W4 --device-key 15bBZlRknc --ack-timeout 1s
 `,
-	setup: func(e *env) runFunc {
-		e.addCommon()
-		payload := e.fs.String("payload", "enos probe", "")
-		topic := e.fs.String("topic", "", "")
-		format := e.fs.String("format", "text", "")
-		return func(ctx context.Context, args []string) error {
+	connection: true,
+	setup: func(inv *invocation) ([]cli.Flag, runFunc) {
+		var payload, topic, format string
+		flags := []cli.Flag{
+			&cli.StringFlag{Name: "payload", Value: "enos probe", Destination: &payload},
+			&cli.StringFlag{Name: "topic", Destination: &topic},
+			&cli.StringFlag{Name: "format", Value: "text", Destination: &format},
+		}
+		return flags, func(ctx context.Context, args []string) error {
 			if err := noArgs("probe", args); err != nil {
 				return err
 			}
-			if *format != "text" && *format != "json" {
-				return usagef("--format %q: want text or json", *format)
+			if format != "text" && format != "json" {
+				return usagef("--format %q: want text or json", format)
 			}
-			return runProbe(ctx, e, []byte(*payload), *topic, *format)
+			return runProbe(ctx, inv, []byte(payload), topic, format)
 		}
 	},
 }
@@ -105,8 +110,8 @@ func probeVariants(extraIV []byte) []*variant {
 	return vs
 }
 
-func runProbe(parent context.Context, e *env, payload []byte, topic, format string) error {
-	cfg, err := e.clientConfig()
+func runProbe(parent context.Context, inv *invocation, payload []byte, topic, format string) error {
+	cfg, err := inv.clientConfig()
 	if err != nil {
 		return err
 	}
@@ -114,23 +119,23 @@ func runProbe(parent context.Context, e *env, payload []byte, topic, format stri
 		topic = "/sys/{pk}/{dk}/thing/model/up_raw"
 	}
 	topic = expandTopic(topic, cfg.ProductKey, cfg.DeviceKey)
-	ctx, cancel := e.withTimeout(parent)
+	ctx, cancel := inv.withTimeout(parent)
 	defer cancel()
 
 	// 1. Are the credentials good? Nothing else is worth trying otherwise.
-	c, err := e.newClient(cfg)
+	c, err := inv.newClient(cfg)
 	if err != nil {
 		return err
 	}
 	info, err := authenticate(ctx, c)
-	e.warnUnhandled(c)
+	inv.warnUnhandled(c)
 	c.Close()
-	e.hide(info.token)
+	inv.hide(info.token)
 	auth := probeAuth{Accepted: err == nil, Token: info.hasToken, ElapsedMs: info.elapsed.Milliseconds()}
 	if err != nil {
 		if format == "json" {
-			auth.Error = e.redact(err.Error())
-			e.printJSON(map[string]any{"server": c.Config().Server, "auth": auth})
+			auth.Error = inv.redact(err.Error())
+			inv.printJSON(map[string]any{"server": c.Config().Server, "auth": auth})
 		}
 		return interrupted(parent, err)
 	}
@@ -139,9 +144,9 @@ func runProbe(parent context.Context, e *env, payload []byte, topic, format stri
 		if info.hasToken {
 			tok = "a token (earlier EnOS documentation: option 2101 expected)"
 		}
-		fmt.Fprintf(e.stdout, "authentication: accepted by %s in %v, answer carried %s\n",
+		fmt.Fprintf(inv.stdout, "authentication: accepted by %s in %v, answer carried %s\n",
 			c.Config().Server, roundDur(info.elapsed), tok)
-		fmt.Fprintf(e.stdout, "probing: one report per variant to %s (%d bytes)\n\n", topic, len(payload))
+		fmt.Fprintf(inv.stdout, "probing: one report per variant to %s (%d bytes)\n\n", topic, len(payload))
 	}
 
 	// 2. One fresh client per variant.
@@ -154,7 +159,7 @@ func runProbe(parent context.Context, e *env, payload []byte, topic, format stri
 		}
 		vc := cfg
 		vc.SignMode, vc.SignIV = v.mode, v.iv
-		e.tryVariant(ctx, vc, v, topic, payload)
+		inv.tryVariant(ctx, vc, v, topic, payload)
 	}
 	rec := recommend(variants)
 
@@ -165,10 +170,10 @@ func runProbe(parent context.Context, e *env, payload []byte, topic, format stri
 		}
 	}
 	if format == "json" {
-		e.printJSON(map[string]any{"server": c.Config().Server, "topic": topic, "auth": auth,
+		inv.printJSON(map[string]any{"server": c.Config().Server, "topic": topic, "auth": auth,
 			"variants": variants, "accepted": append([]string{}, accepted...), "recommendation": rec})
 	} else {
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		tw := tabwriter.NewWriter(inv.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "VARIANT\tSIGN\tIV\tCOAP ANSWER\tVERDICT\tDETAIL")
 		for _, v := range variants {
 			iv := v.IV
@@ -178,7 +183,7 @@ func runProbe(parent context.Context, e *env, payload []byte, topic, format stri
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, v.SignMode, iv, v.Answer, v.Verdict, v.Detail)
 		}
 		tw.Flush()
-		fmt.Fprintf(e.stdout, "\nrecommendation: %s\n", rec)
+		fmt.Fprintf(inv.stdout, "\nrecommendation: %s\n", rec)
 	}
 
 	if parent.Err() != nil {
@@ -196,22 +201,22 @@ func runProbe(parent context.Context, e *env, payload []byte, topic, format stri
 			first = v.err
 		}
 	}
-	e.warnf("no variant accepted")
+	inv.warnf("no variant accepted")
 	return &quietError{code: exitCode(first), err: first}
 }
 
 // tryVariant sends one report with a fresh client configured for v.
-func (e *env) tryVariant(ctx context.Context, cfg client.Config, v *variant, topic string, payload []byte) {
+func (inv *invocation) tryVariant(ctx context.Context, cfg client.Config, v *variant, topic string, payload []byte) {
 	c, err := client.New(cfg)
 	if err != nil {
-		v.err, v.Answer, v.Verdict, v.Detail = err, "-", "not tried", e.redact(err.Error())
+		v.err, v.Answer, v.Verdict, v.Detail = err, "-", "not tried", inv.redact(err.Error())
 		return
 	}
 	defer c.Close()
-	defer e.warnUnhandled(c)
+	defer inv.warnUnhandled(c)
 	start := time.Now()
 	resp, err := c.Publish(ctx, topic, payload)
-	e.logf("%s: answered in %v", v.Name, roundDur(time.Since(start)))
+	inv.logf("%s: answered in %v", v.Name, roundDur(time.Since(start)))
 	v.err = err
 	if resp != nil {
 		v.Answer = codeText(resp.Code)
@@ -225,7 +230,7 @@ func (e *env) tryVariant(ctx context.Context, cfg client.Config, v *variant, top
 		v.Answer, v.Verdict = authAnswer(err), "authentication refused"
 	case resp == nil:
 		v.Answer, v.Verdict = noAnswer(code), "failed"
-		v.Detail = e.redact(err.Error())
+		v.Detail = inv.redact(err.Error())
 	case resp.Code == 0x82: // 4.02 Bad Option
 		v.Verdict = "rejected: server does not know option 2101"
 	case resp.Code == 0x81 && v.mode == client.SignNever: // 4.01
@@ -305,11 +310,11 @@ func printable(p []byte) string {
 	return s
 }
 
-func (e *env) printJSON(v any) {
+func (inv *invocation) printJSON(v any) {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		e.warnf("json: %v", err)
+		inv.warnf("json: %v", err)
 		return
 	}
-	fmt.Fprintf(e.stdout, "%s\n", e.redact(string(b)))
+	fmt.Fprintf(inv.stdout, "%s\n", inv.redact(string(b)))
 }

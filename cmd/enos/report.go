@@ -10,10 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/urfave/cli/v3"
+
 	"github.com/libenos/libenos/core/client"
 )
 
-var cmdReport = &command{
+var cmdReport = &subcommand{
 	name:    "report",
 	summary: "send a report (up_raw) or a message to any topic",
 	usage:   "report [flags] PAYLOAD | --file FILE | -",
@@ -36,6 +38,17 @@ Flags:
   --count N          send the payload N times (default 1); failures other
                      than a refused authentication do not stop the run
   --interval D       wait D between two sends (default 1s)
+  --flush-timeout D  with --state-dir: first deliver the reports earlier runs
+                     left in the offline queue, waiting at most D for them
+                     (default 30s; 0 = do not wait), and no longer once a
+                     delivery attempt fails. Reports are delivered in order:
+                     if some still wait then, the new report is queued behind
+                     them (exit 0, "queued")
+
+With --state-dir, a report that cannot be delivered now (network error,
+timeout, 5.xx) is kept in the offline queue in that directory: enos prints
+"queued ..." and exits 0. The next report run with the same --state-dir
+delivers it, then its own report.
 
 Output: one line per message on stdout; with --count above 1 a summary on
 stderr. The exit code is that of the first failure.
@@ -47,31 +60,45 @@ Examples:
   enos report --topic thing/measurepoint/post --file mp.json
   enos report --count 10 --interval 30s 'ping'
 `,
-	setup: func(e *env) runFunc {
-		e.addCommon()
-		file := e.fs.String("file", "", "")
-		topic := e.fs.String("topic", "", "")
-		count := e.fs.Int("count", 1, "")
-		interval := e.fs.Duration("interval", time.Second, "")
-		isHex := e.fs.Bool("hex", false, "")
-		return func(ctx context.Context, args []string) error {
-			payload, err := readPayload(e, args, *file, *isHex)
+	connection: true,
+	setup: func(inv *invocation) ([]cli.Flag, runFunc) {
+		o := reportOpts{count: 1, interval: time.Second, flushTimeout: defaultFlushTimeout}
+		flags := []cli.Flag{
+			&cli.StringFlag{Name: "file", Destination: &o.file},
+			&cli.StringFlag{Name: "topic", Destination: &o.topic},
+			&cli.IntFlag{Name: "count", Value: o.count, Destination: &o.count},
+			&cli.DurationFlag{Name: "interval", Value: o.interval, Destination: &o.interval},
+			&cli.DurationFlag{Name: "flush-timeout", Value: o.flushTimeout, Destination: &o.flushTimeout},
+			&cli.BoolFlag{Name: "hex", Destination: &o.isHex},
+		}
+		return flags, func(ctx context.Context, args []string) error {
+			payload, err := readPayload(inv, args, o.file, o.isHex)
 			if err != nil {
 				return err
 			}
-			if *count < 1 {
-				return usagef("--count %d: want 1 or more", *count)
+			switch {
+			case o.count < 1:
+				return usagef("--count %d: want 1 or more", o.count)
+			case o.interval < 0:
+				return usagef("--interval %v: must not be negative", o.interval)
+			case o.flushTimeout < 0:
+				return usagef("--flush-timeout %v: must not be negative", o.flushTimeout)
 			}
-			if *interval < 0 {
-				return usagef("--interval %v: must not be negative", *interval)
-			}
-			return runReport(ctx, e, payload, *topic, *count, *interval)
+			return runReport(ctx, inv, payload, &o)
 		}
 	},
 }
 
+// reportOpts are the flags of enos report.
+type reportOpts struct {
+	file, topic            string
+	count                  int
+	interval, flushTimeout time.Duration
+	isHex                  bool
+}
+
 // readPayload takes the payload from exactly one of: the argument, --file, stdin.
-func readPayload(e *env, args []string, file string, isHex bool) ([]byte, error) {
+func readPayload(inv *invocation, args []string, file string, isHex bool) ([]byte, error) {
 	var p []byte
 	var err error
 	switch {
@@ -82,7 +109,7 @@ func readPayload(e *env, args []string, file string, isHex bool) ([]byte, error)
 	case len(args) == 0 && file == "":
 		return nil, usagef("no payload: give it as an argument, with --file FILE, or \"-\" for standard input")
 	case len(args) == 1 && args[0] == "-", file == "-":
-		p, err = io.ReadAll(e.stdin)
+		p, err = io.ReadAll(inv.stdin)
 		if err != nil {
 			return nil, fmt.Errorf("reading standard input: %v", err)
 		}
@@ -115,16 +142,21 @@ func expandTopic(t, pk, dk string) string {
 	return t
 }
 
-func runReport(parent context.Context, e *env, payload []byte, topic string, count int, interval time.Duration) error {
-	c, err := e.openClient()
+// defaultFlushTimeout bounds the wait of a report run for what earlier runs
+// queued: long enough for a backlog on a working link, short enough for cron.
+const defaultFlushTimeout = 30 * time.Second
+
+func runReport(parent context.Context, inv *invocation, payload []byte, o *reportOpts) error {
+	topic, count := o.topic, o.count
+	c, err := inv.openClient()
 	if err != nil {
 		return err
 	}
 	cfg := c.Config()
 	defer c.Close()
-	defer e.logStats(c)
-	defer e.warnUnhandled(c)
-	ctx, cancel := e.withTimeout(parent)
+	defer inv.logStats(c)
+	defer inv.warnUnhandled(c)
+	ctx, cancel := inv.withTimeout(parent)
 	defer cancel()
 
 	if topic != "" {
@@ -134,11 +166,14 @@ func runReport(parent context.Context, e *env, payload []byte, topic string, cou
 	if shown == "" {
 		shown = "/sys/" + cfg.ProductKey + "/" + cfg.DeviceKey + "/thing/model/up_raw"
 	}
+	if err := inv.flushQueue(ctx, c, o.flushTimeout); err != nil {
+		return interrupted(parent, err)
+	}
 	var first error
-	ok, failed := 0, 0
+	ok, queued, failed := 0, 0, 0
 	for i := 1; i <= count; i++ {
-		if i > 1 && interval > 0 {
-			t := time.NewTimer(interval)
+		if i > 1 && o.interval > 0 {
+			t := time.NewTimer(o.interval)
 			select {
 			case <-t.C:
 			case <-ctx.Done():
@@ -157,18 +192,19 @@ func runReport(parent context.Context, e *env, payload []byte, topic string, cou
 		}
 		start := time.Now()
 		var resp *client.Response
+		var out client.Outcome
 		if topic == "" {
-			err = c.Report(ctx, payload)
+			out, err = c.Report(ctx, payload)
 		} else {
 			resp, err = c.Publish(ctx, topic, payload)
 		}
 		elapsed := roundDur(time.Since(start))
 		if resp != nil {
-			fmt.Fprintf(e.stdout, "%s%s\n", prefix, codeText(resp.Code))
+			fmt.Fprintf(inv.stdout, "%s%s\n", prefix, codeText(resp.Code))
 			if len(resp.Payload) > 0 {
-				_, _ = e.stdout.Write(resp.Payload)
+				_, _ = inv.stdout.Write(resp.Payload)
 				if resp.Payload[len(resp.Payload)-1] != '\n' {
-					fmt.Fprintln(e.stdout)
+					fmt.Fprintln(inv.stdout)
 				}
 			}
 		}
@@ -179,7 +215,7 @@ func runReport(parent context.Context, e *env, payload []byte, topic string, cou
 				first = err
 			}
 			if count > 1 {
-				e.warnf("%s%v", prefix, err)
+				inv.warnf("%s%v", prefix, err)
 			}
 			switch client.CodeOf(err) {
 			case client.CodeAuth, client.CodeInvalid, client.CodeClosed, client.CodeInternal:
@@ -190,14 +226,19 @@ func runReport(parent context.Context, e *env, payload []byte, topic string, cou
 			}
 			continue
 		}
+		if out.Queued {
+			queued++
+			fmt.Fprintf(inv.stdout, "%squeued %d bytes for %s (not delivered now: %s)\n", prefix, len(payload), shown, inv.redact(out.Cause.Error()))
+			continue
+		}
 		ok++
 		if resp == nil {
-			fmt.Fprintf(e.stdout, "%sreported %d bytes to %s\n", prefix, len(payload), shown)
+			fmt.Fprintf(inv.stdout, "%sreported %d bytes to %s\n", prefix, len(payload), shown)
 		}
-		e.logf("%sanswered in %v", prefix, elapsed)
+		inv.logf("%sanswered in %v", prefix, elapsed)
 	}
 	if count > 1 {
-		e.warnf("%d of %d messages accepted, %d failed", ok, count, failed)
+		inv.warnf("%d of %d messages accepted, %d queued, %d failed", ok, count, queued, failed)
 	}
 	if first != nil && count > 1 {
 		// Already printed per message; exit with the first failure's code
@@ -207,14 +248,60 @@ func runReport(parent context.Context, e *env, payload []byte, topic string, cou
 	return first
 }
 
-// quietError is an error whose message was already printed.
-type quietError struct {
-	code int
-	err  error
+// flushQueue delivers what earlier runs left in the offline queue of
+// --state-dir before the run's own reports, so that a one-shot run drains the
+// queue and its report then goes straight out. It waits at most flushTimeout,
+// and stops early when a delivery attempt fails (the server is still out of
+// reach: waiting for the queue's next retry would only delay the run). If
+// reports still wait then, new reports are queued behind them: a success,
+// reported as "queued". Only the end of ctx (--timeout, a signal) is an error.
+func (inv *invocation) flushQueue(ctx context.Context, c *client.Client, flushTimeout time.Duration) error {
+	before := c.Stats()
+	if before.Queued == 0 {
+		return nil
+	}
+	inv.logf("offline queue: %d reports from earlier runs; delivering them first (--flush-timeout %v)", before.Queued, flushTimeout)
+	fctx, cancel := context.WithTimeout(ctx, flushTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- c.Flush(fctx) }()
+	// Stop at the first delivery the queue keeps for a retry (the client is
+	// this run's: every retry it counts happened in this run).
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var err error
+	for waiting := true; waiting; {
+		select {
+		case err = <-done:
+			waiting = false
+		case <-tick.C:
+			if c.Stats().QueueRetries > 0 {
+				cancel() // Flush returns at once
+			}
+		}
+	}
+	st := c.Stats()
+	delivered, dropped := st.QueueDelivered-before.QueueDelivered, st.QueueDropped-before.QueueDropped
+	switch {
+	case err == nil:
+		inv.logf("offline queue: delivered %d queued reports", delivered)
+	case ctx.Err() != nil:
+		return ctxErr(ctx)
+	case client.CodeOf(err) == client.CodeTimeout:
+		why := fmt.Sprintf("after --flush-timeout %v", flushTimeout)
+		if st.QueueRetries > 0 {
+			why = "the server is still out of reach"
+		}
+		inv.warnf("offline queue: delivered %d of %d earlier reports, %d still wait (%s); new reports go behind them",
+			delivered, before.Queued, st.Queued, why)
+	default:
+		return err
+	}
+	if dropped > 0 {
+		inv.warnf("offline queue: EnOS refused %d queued reports for good; they were dropped", dropped)
+	}
+	return nil
 }
-
-func (q *quietError) Error() string { return q.err.Error() }
-func (q *quietError) Unwrap() error { return q.err }
 
 func ctxErr(ctx context.Context) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -233,7 +320,7 @@ var codeNames = map[string]string{
 	"5.03": "Service Unavailable", "5.04": "Gateway Timeout",
 }
 
-// codeText renders a CoAP code with its name, e.g. "2.04 Changed".
+// codeText renders a CoAP code with its name, inv.g. "2.04 Changed".
 func codeText(code uint8) string {
 	s := client.CodeString(code)
 	if n, ok := codeNames[s]; ok {

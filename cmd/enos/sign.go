@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/urfave/cli/v3"
+
 	"github.com/libenos/libenos/core/sign"
 )
 
-var cmdSign = &command{
+var cmdSign = &subcommand{
 	name:    "sign",
 	summary: "compute an option-2101 or authentication signature offline",
 	usage:   "sign --token TOKEN [--sequence N] [--secret SECRET] [--iv IV]\n       enos sign --auth [--product-key PK --device-key DK --secret SECRET --lifetime S]",
@@ -36,55 +38,60 @@ Examples:
   enos sign --device-secret-file secret.txt --token 8GjM3fXkD2oQ --sequence 2 --iv zero
   ENOS_DEVICE_SECRET=... enos sign --auth --product-key MuGsF6W4 --device-key 15bBZlRknc --lifetime 3600
 `,
-	setup: func(e *env) runFunc {
-		e.addCommon()
-		e.fs.StringVar(&e.secret, "secret", "", "")
-		token := e.fs.String("token", "", "")
-		seq := e.fs.String("sequence", "1", "")
-		auth := e.fs.Bool("auth", false, "")
-		return func(ctx context.Context, args []string) error {
+	connection: true,
+	setup: func(inv *invocation) ([]cli.Flag, runFunc) {
+		var token, seq string
+		var auth bool
+		flags := []cli.Flag{
+			&cli.StringFlag{Name: "secret", Destination: &inv.conn.signSecret},
+			&cli.StringFlag{Name: "token", Destination: &token},
+			&cli.StringFlag{Name: "sequence", Value: "1", Destination: &seq},
+			&cli.BoolFlag{Name: "auth", Destination: &auth},
+		}
+		return flags, func(ctx context.Context, args []string) error {
 			if err := noArgs("sign", args); err != nil {
 				return err
 			}
-			if e.secret == "" {
+			c := &inv.conn
+			if c.secret == "" {
 				return usagef("missing the secret: --secret, --device-secret, --device-secret-file or ENOS_DEVICE_SECRET")
 			}
-			if *auth {
-				if e.isSet("token") || e.isSet("sequence") {
+			if auth {
+				if inv.given("token") || inv.given("sequence") {
 					return usagef("--auth takes no --token or --sequence")
 				}
-				if e.productKey == "" || e.deviceKey == "" {
+				if c.productKey == "" || c.deviceKey == "" {
 					return usagef("--auth needs --product-key and --device-key (or ENOS_PRODUCT_KEY, ENOS_DEVICE_KEY)")
 				}
-				s, err := sign.AuthSign(e.productKey, e.deviceKey, e.secret, e.lifetime)
+				s, err := sign.AuthSign(c.productKey, c.deviceKey, c.secret, c.lifetime)
 				if err != nil {
-					return usagef("--lifetime %d: want 30..86400 seconds", e.lifetime)
+					return usagef("--lifetime %d: want 30..86400 seconds", c.lifetime)
 				}
-				fmt.Fprintln(e.stdout, s)
+				fmt.Fprintln(inv.stdout, s)
 				return nil
 			}
-			if !e.isSet("token") {
+			if !inv.given("token") {
 				return usagef("missing --token (use --token '' for an empty token, --auth for the authentication signature)")
 			}
-			e.hide(*token)
-			n, err := strconv.ParseUint(*seq, 10, 32)
+			inv.hide(token)
+			n, err := strconv.ParseUint(seq, 10, 32)
 			if err != nil || n < 1 || n > sign.MaxSequence {
-				return usagef("--sequence %q: want 1..2147483647", *seq)
+				return usagef("--sequence %q: want 1..2147483647", seq)
 			}
-			iv, err := parseIV(e.iv)
+			iv, err := parseIV(c.iv)
 			if err != nil {
 				return err
 			}
-			signer, err := sign.NewSigner(e.secret, iv)
+			signer, err := sign.NewSigner(c.secret, iv)
 			if err != nil {
 				return err
 			}
-			s, err := signer.Sign(*token, uint32(n))
+			s, err := signer.Sign(token, uint32(n))
 			if err != nil {
 				return err
 			}
-			e.logf("sequence %d, IV %s, %d characters", n, ivLabel(iv), len(s))
-			fmt.Fprintln(e.stdout, s)
+			inv.logf("sequence %d, IV %s, %d characters", n, ivLabel(iv), len(s))
+			fmt.Fprintln(inv.stdout, s)
 			return nil
 		}
 	},

@@ -5,15 +5,17 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/urfave/cli/v3"
 )
 
-var cmdVersion = &command{
+var cmdVersion = &subcommand{
 	name:    "version",
 	summary: "print the version of enos",
 	usage:   "version",
 	help:    "Prints the version of enos, the Go version it was built with and, when known, the source revision.\n",
-	setup: func(e *env) runFunc {
-		return func(ctx context.Context, args []string) error {
+	setup: func(inv *invocation) ([]cli.Flag, runFunc) {
+		return nil, func(ctx context.Context, args []string) error {
 			if err := noArgs("version", args); err != nil {
 				return err
 			}
@@ -33,7 +35,7 @@ var cmdVersion = &command{
 					}
 				}
 			}
-			fmt.Fprintf(e.stdout, "enos %s (%s %s/%s)%s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH, rev)
+			fmt.Fprintf(inv.stdout, "enos %s (%s %s/%s)%s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH, rev)
 			return nil
 		}
 	},

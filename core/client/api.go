@@ -39,7 +39,7 @@ type Config struct {
 	DeviceSecret  string        // never logged
 	Lifetime      int           // seconds, 30..86400; 0 means 3600
 	AckTimeout    time.Duration // RFC 7252 ACK_TIMEOUT; 0 means 2 s
-	MaxRetransmit int           // RFC 7252 MAX_RETRANSMIT; 0 means 4, negative means none
+	MaxRetransmit int           // RFC 7252 MAX_RETRANSMIT, 1..10; 0 means 4; RetransmitNone (any negative) means none
 	SignMode      SignMode
 	SignIV        []byte // 16 bytes; nil means sign.DefaultIV
 	StateDir      string // "" means nothing persisted; else session and offline queue live here
@@ -50,11 +50,19 @@ type Config struct {
 	PollInterval  time.Duration // poll for commands when idle this long; 0 means never
 	CommandQueue  int           // commands waiting for the host; 0 means 256
 	// BlockSize is the RFC 7959 Block1 size for payloads that do not fit one
-	// block: 0 means 1024, -1 turns block-wise transfer off (larger payloads
-	// are then refused), else a power of two 16..1024. Payloads above
-	// MaxPayload are always refused.
+	// block: 0 means 1024, BlockOff turns block-wise transfer off (larger
+	// payloads are then refused), else a power of two 16..1024. Payloads
+	// above MaxPayload are always refused.
 	BlockSize int
 }
+
+// Values of Config fields that turn a mechanism off. In every numeric field
+// of Config, 0 means the default: "none" and "off" have names of their own
+// (C: ENOS_RETRANSMIT_NONE, ENOS_BLOCK_OFF).
+const (
+	RetransmitNone = -1 // Config.MaxRetransmit: send each request once
+	BlockOff       = -1 // Config.BlockSize: no block-wise transfer
+)
 
 // MaxPayload is the largest payload a request may carry (block-wise).
 const MaxPayload = transport.MaxPayload

@@ -19,8 +19,8 @@ var errBusy = errorf(CodeBusy, "too many asynchronous requests outstanding (%d):
 
 // asyncJob is one accepted asynchronous request.
 type asyncJob struct {
-	run  func(context.Context) error
-	done func(error)
+	run  func(context.Context) (Outcome, error)
+	done func(Outcome, error)
 }
 
 // asyncQueue holds a client's accepted asynchronous requests in order. A
@@ -36,13 +36,13 @@ type asyncQueue struct {
 }
 
 // Go accepts run for this client and returns at once. On nil, done is called
-// exactly once, on another goroutine, with run's error, after every request
+// exactly once, on another goroutine, with run's results, after every request
 // the client accepted before it (asynchronous or not) has been sent: one
 // client's requests keep their order. On an error (CodeClosed, CodeBusy),
 // nothing was accepted and done is never called.
 //
 // After Close, requests still waiting run at once and end with CodeClosed.
-func (c *Client) Go(run func(context.Context) error, done func(error)) error {
+func (c *Client) Go(run func(context.Context) (Outcome, error), done func(Outcome, error)) error {
 	q := &c.async
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -62,22 +62,22 @@ func (c *Client) Go(run func(context.Context) error, done func(error)) error {
 	return nil
 }
 
-// ReportAsync is Report through Go: payload is copied, done gets Report's error.
-func (c *Client) ReportAsync(payload []byte, done func(error)) error {
+// ReportAsync is Report through Go: payload is copied, done gets Report's results.
+func (c *Client) ReportAsync(payload []byte, done func(Outcome, error)) error {
 	p := append([]byte(nil), payload...)
-	return c.Go(func(ctx context.Context) error { return c.Report(ctx, p) }, done)
+	return c.Go(func(ctx context.Context) (Outcome, error) { return c.Report(ctx, p) }, done)
 }
 
 // PublishAsync is Publish through Go: topic and payload are copied, done gets
-// Publish's error (the response itself is not kept).
-func (c *Client) PublishAsync(topic string, payload []byte, done func(error)) error {
+// Publish's error and a zero Outcome (the response itself is not kept).
+func (c *Client) PublishAsync(topic string, payload []byte, done func(Outcome, error)) error {
 	if _, err := topicPath(topic); err != nil {
 		return err
 	}
 	p := append([]byte(nil), payload...)
-	return c.Go(func(ctx context.Context) error {
+	return c.Go(func(ctx context.Context) (Outcome, error) {
 		_, err := c.Publish(ctx, topic, p)
-		return err
+		return Outcome{}, err
 	}, done)
 }
 
@@ -96,23 +96,23 @@ func (c *Client) drainAsync() {
 		q.head++
 		q.mu.Unlock()
 
-		err := runJob(j.run)
+		out, err := runJob(j.run)
 		outstanding.Add(-1)
-		j.done(err)
+		j.done(out, err)
 	}
 }
 
 // runJob runs one request. It runs on the library's goroutine, not a caller's
 // OS thread (waits park it in the netpoller), where no export layer recovers a
 // panic: a bug must fail this request, not end the process.
-func runJob(run func(context.Context) error) (err error) {
+func runJob(run func(context.Context) (Outcome, error)) (out Outcome, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			msg := fmt.Sprint(r)
 			if len(msg) > 200 {
 				msg = msg[:200]
 			}
-			err = errorf(CodeInternal, "internal error (recovered panic): %s", msg)
+			out, err = Outcome{}, errorf(CodeInternal, "internal error (recovered panic): %s", msg)
 		}
 	}()
 	return run(context.Background())

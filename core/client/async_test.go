@@ -23,7 +23,7 @@ func TestAsyncOrderAndExactlyOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Add(n)
 	for i := range n {
-		err := c.ReportAsync([]byte(fmt.Sprint(i)), func(err error) {
+		err := c.ReportAsync([]byte(fmt.Sprint(i)), func(_ Outcome, err error) {
 			if err != nil {
 				t.Errorf("report %d: %v", i, err)
 			}
@@ -66,7 +66,7 @@ func TestAsyncClose(t *testing.T) {
 	var mu sync.Mutex
 	codes := map[Code]int{}
 	for range n {
-		if err := c.ReportAsync([]byte("x"), func(err error) {
+		if err := c.ReportAsync([]byte("x"), func(_ Outcome, err error) {
 			mu.Lock()
 			codes[CodeOf(err)]++
 			mu.Unlock()
@@ -84,7 +84,7 @@ func TestAsyncClose(t *testing.T) {
 		t.Fatalf("outcomes %v, want %d x CodeClosed", codes, n)
 	}
 	mu.Unlock()
-	wantCode(t, c.ReportAsync(nil, func(error) { t.Error("done called for a refused request") }), CodeClosed)
+	wantCode(t, c.ReportAsync(nil, func(Outcome, error) { t.Error("done called for a refused request") }), CodeClosed)
 }
 
 // Past MaxOutstanding the answer is CodeBusy, and nothing is accepted.
@@ -99,7 +99,7 @@ func TestAsyncBusy(t *testing.T) {
 	accepted := 0
 	for {
 		done.Add(1)
-		err := c.ReportAsync(nil, func(error) { done.Done() })
+		err := c.ReportAsync(nil, func(Outcome, error) { done.Done() })
 		if err != nil {
 			done.Done()
 			wantCode(t, err, CodeBusy)
@@ -123,10 +123,10 @@ func TestAsyncPanicIsAnError(t *testing.T) {
 	s := startSim(t, sim.Config{})
 	c := newClient(t, s.Addr())
 	got := make(chan error, 2)
-	if err := c.Go(func(context.Context) error { panic("boom") }, func(err error) { got <- err }); err != nil {
+	if err := c.Go(func(context.Context) (Outcome, error) { panic("boom") }, func(_ Outcome, err error) { got <- err }); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.ReportAsync([]byte("after"), func(err error) { got <- err }); err != nil {
+	if err := c.ReportAsync([]byte("after"), func(_ Outcome, err error) { got <- err }); err != nil {
 		t.Fatal(err)
 	}
 	wantCode(t, <-got, CodeInternal)

@@ -31,7 +31,7 @@ func BenchmarkReport(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := c.Report(ctx, p); err != nil {
+		if _, err := c.Report(ctx, p); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -57,7 +57,7 @@ func benchLocked(b *testing.B, ctx context.Context) {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		for i := 0; i < b.N; i++ {
-			if err := c.Report(ctx, p); err != nil {
+			if _, err := c.Report(ctx, p); err != nil {
 				b.Error(err)
 				return
 			}

@@ -114,8 +114,8 @@ func TestBlockwiseReportWithRepeatedSeparateResponsesRecordedOnce(t *testing.T) 
 	srv := newSeparateRepeater(t)
 	c := newClient(t, srv.pc.LocalAddr().String(), withState(t.TempDir()))
 	payload := bytes.Repeat([]byte("0123456789"), 300)
-	if err := c.Report(context.Background(), payload); err != nil {
-		t.Fatalf("Report: %v", err)
+	if out, err := c.Report(context.Background(), payload); err != nil || out.Queued {
+		t.Fatalf("Report: %v, %v (want delivered now)", out, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

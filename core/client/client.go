@@ -185,16 +185,17 @@ func (c *Client) Authenticate(ctx context.Context) error {
 // once EnOS acknowledged it with 2.xx, authenticating first when needed.
 //
 // With a state directory, a report that cannot be delivered now (network
-// error, timeout, 5.xx) is written to the offline queue and Report returns an
-// *Error with Code CodeQueued: the data is safe on disk and will be delivered
-// in order by a background worker. While anything is queued, new reports go
-// behind it. CodeFull means the queue is full and the report was not taken.
-func (c *Client) Report(ctx context.Context, payload []byte) error {
+// error, timeout, 5.xx) is written to the offline queue and Report returns
+// Outcome{Queued: true} and a nil error: the data is safe on disk and will be
+// delivered in order by a background worker (Flush waits for it). While
+// anything is queued, new reports go behind it. An error means the report was
+// not accepted: CodeFull, for one, means the queue is full.
+func (c *Client) Report(ctx context.Context, payload []byte) (Outcome, error) {
 	if c.off != nil {
 		return c.reportOffline(ctx, payload)
 	}
 	_, err := c.request(ctx, codes.POST, c.reportPath, payload, nil)
-	return err
+	return Outcome{}, err
 }
 
 // Publish posts payload to an MQTT-style topic ("/sys/{pk}/{dk}/thing/..."; a

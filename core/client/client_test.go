@@ -62,6 +62,30 @@ func wantCode(t *testing.T, err error, code Code) {
 	}
 }
 
+// errOf keeps the error of Report's (Outcome, error).
+func errOf(_ Outcome, err error) error { return err }
+
+// wantQueued(t)(c.Report(...)) fails unless the report went to the offline
+// queue: a success (nil error) with a cause.
+func wantQueued(t *testing.T) func(Outcome, error) {
+	return func(o Outcome, err error) {
+		t.Helper()
+		if err != nil || !o.Queued || o.Cause == nil {
+			t.Fatalf("Report = %v, %v; want queued with a cause and no error", o, err)
+		}
+	}
+}
+
+// wantDelivered(t)(c.Report(...)) fails unless EnOS acknowledged the report.
+func wantDelivered(t *testing.T) func(Outcome, error) {
+	return func(o Outcome, err error) {
+		t.Helper()
+		if err != nil || o.Queued {
+			t.Fatalf("Report = %v, %v; want delivered", o, err)
+		}
+	}
+}
+
 func payloads(recs []sim.Record) []string {
 	var out []string
 	for _, r := range recs {
@@ -77,7 +101,7 @@ func TestReportAuthenticatesLazilyAndSequences(t *testing.T) {
 		t.Fatal("New did I/O")
 	}
 	for i := 0; i < 5; i++ {
-		if err := c.Report(context.Background(), []byte(fmt.Sprintf("m%d", i))); err != nil {
+		if _, err := c.Report(context.Background(), []byte(fmt.Sprintf("m%d", i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -125,12 +149,12 @@ func TestPublishAnyTopicReturnsReply(t *testing.T) {
 func TestWrongSecretIsAuthError(t *testing.T) {
 	s := startSim(t, sim.Config{})
 	c := newClient(t, s.Addr(), func(c *Config) { c.DeviceSecret = "Not-The-Secret-42" })
-	err := c.Report(context.Background(), []byte("x"))
+	_, err := c.Report(context.Background(), []byte("x"))
 	wantCode(t, err, CodeAuth)
 	if strings.Contains(err.Error(), "Not-The-Secret-42") {
 		t.Error("the error message echoes the secret")
 	}
-	wantCode(t, c.Report(context.Background(), []byte("x")), CodeAuth)
+	wantCode(t, errOf(c.Report(context.Background(), []byte("x"))), CodeAuth)
 	if st := s.Stats(); st.AuthFailures != 2 || st.Reports != 0 {
 		t.Errorf("sim stats %+v, want exactly one auth attempt per call (no retry loop)", st)
 	}
@@ -140,7 +164,7 @@ func TestReauthenticatesOnForcedExpiry(t *testing.T) {
 	s := startSim(t, sim.Config{ExpireAfter: 3})
 	c := newClient(t, s.Addr())
 	for i := 0; i < 10; i++ {
-		if err := c.Report(context.Background(), []byte(fmt.Sprint(i))); err != nil {
+		if _, err := c.Report(context.Background(), []byte(fmt.Sprint(i))); err != nil {
 			t.Fatalf("report %d: %v", i, err)
 		}
 	}
@@ -155,13 +179,13 @@ func TestReauthenticatesOnForcedExpiry(t *testing.T) {
 func TestReauthenticatesWhenServerForgetsSession(t *testing.T) {
 	s := startSim(t, sim.Config{})
 	c := newClient(t, s.Addr())
-	if err := c.Report(context.Background(), []byte("a")); err != nil {
+	if _, err := c.Report(context.Background(), []byte("a")); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.EndSession(tPK, tDK); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Report(context.Background(), []byte("b")); err != nil {
+	if _, err := c.Report(context.Background(), []byte("b")); err != nil {
 		t.Fatal(err)
 	}
 	recs := s.Records()
@@ -173,12 +197,12 @@ func TestReauthenticatesWhenServerForgetsSession(t *testing.T) {
 func TestLifetimeIdleReauth(t *testing.T) {
 	s := startSim(t, sim.Config{})
 	c := newClient(t, s.Addr(), func(c *Config) { c.Lifetime = 30 })
-	if err := c.Report(context.Background(), []byte("a")); err != nil {
+	if _, err := c.Report(context.Background(), []byte("a")); err != nil {
 		t.Fatal(err)
 	}
 	// Pretend the session has been idle for most of its lifetime.
 	c.sess.lastSeen = time.Now().Add(-28 * time.Second)
-	if err := c.Report(context.Background(), []byte("b")); err != nil {
+	if _, err := c.Report(context.Background(), []byte("b")); err != nil {
 		t.Fatal(err)
 	}
 	if n := s.AuthCount(tPK, tDK); n != 2 {
@@ -189,14 +213,14 @@ func TestLifetimeIdleReauth(t *testing.T) {
 func TestSequenceRolloverReauthenticates(t *testing.T) {
 	s := startSim(t, sim.Config{})
 	c := newClient(t, s.Addr())
-	if err := c.Report(context.Background(), []byte("a")); err != nil {
+	if _, err := c.Report(context.Background(), []byte("a")); err != nil {
 		t.Fatal(err)
 	}
 	c.sess.seq = 2147483646
-	if err := c.Report(context.Background(), []byte("b")); err != nil {
+	if _, err := c.Report(context.Background(), []byte("b")); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Report(context.Background(), []byte("c")); err != nil {
+	if _, err := c.Report(context.Background(), []byte("c")); err != nil {
 		t.Fatal(err)
 	}
 	recs := s.Records()
@@ -209,13 +233,13 @@ func TestSignModeUnknownFallsBack(t *testing.T) {
 	s := startSim(t, sim.Config{SignMode: "unknown"})
 	c := newClient(t, s.Addr())
 	for i := 0; i < 3; i++ {
-		if err := c.Report(context.Background(), []byte("x")); err != nil {
+		if _, err := c.Report(context.Background(), []byte("x")); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// With SignAlways the server's 4.02 is reported, not worked around.
 	c2 := newClient(t, s.Addr(), func(c *Config) { c.SignMode = SignAlways })
-	err := c2.Report(context.Background(), []byte("x"))
+	_, err := c2.Report(context.Background(), []byte("x"))
 	wantCode(t, err, CodeRejected)
 	var e *Error
 	if !errors.As(err, &e) || CodeString(e.CoAP) != "4.02" {
@@ -226,18 +250,18 @@ func TestSignModeUnknownFallsBack(t *testing.T) {
 func TestSignNeverIsRefusedByStrictServer(t *testing.T) {
 	s := startSim(t, sim.Config{})
 	c := newClient(t, s.Addr(), func(c *Config) { c.SignMode = SignNever })
-	wantCode(t, c.Report(context.Background(), []byte("x")), CodeRejected)
+	wantCode(t, errOf(c.Report(context.Background(), []byte("x"))), CodeRejected)
 }
 
 func TestCustomIV(t *testing.T) {
 	iv := make([]byte, 16)
 	s := startSim(t, sim.Config{SignIV: iv})
 	good := newClient(t, s.Addr(), func(c *Config) { c.SignIV = iv })
-	if err := good.Report(context.Background(), []byte("x")); err != nil {
+	if _, err := good.Report(context.Background(), []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	bad := newClient(t, s.Addr())
-	wantCode(t, bad.Report(context.Background(), []byte("x")), CodeRejected)
+	wantCode(t, errOf(bad.Report(context.Background(), []byte("x"))), CodeRejected)
 }
 
 func TestLossIsRetransmittedAndRecordedOnce(t *testing.T) {
@@ -245,7 +269,7 @@ func TestLossIsRetransmittedAndRecordedOnce(t *testing.T) {
 	c := newClient(t, s.Addr(), func(c *Config) { c.AckTimeout = 20 * time.Millisecond; c.MaxRetransmit = 8 })
 	const n = 60
 	for i := 0; i < n; i++ {
-		if err := c.Report(context.Background(), []byte(fmt.Sprint(i))); err != nil {
+		if _, err := c.Report(context.Background(), []byte(fmt.Sprint(i))); err != nil {
 			t.Fatalf("report %d: %v", i, err)
 		}
 	}
@@ -273,7 +297,7 @@ func TestConcurrentCallersKeepSequencesValid(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 12; i++ {
-				if err := c.Report(context.Background(), []byte("x")); err != nil {
+				if _, err := c.Report(context.Background(), []byte("x")); err != nil {
 					errs <- err
 				}
 			}
@@ -294,14 +318,14 @@ func TestUnreachableServer(t *testing.T) {
 	addr := pc.LocalAddr().String()
 	pc.Close()
 	c := newClient(t, addr)
-	wantCode(t, c.Report(context.Background(), []byte("x")), CodeNetwork)
+	wantCode(t, errOf(c.Report(context.Background(), []byte("x"))), CodeNetwork)
 
 	// A black hole: a socket that never answers.
 	hole, _ := net.ListenPacket("udp", "127.0.0.1:0")
 	defer hole.Close()
 	c2 := newClient(t, hole.LocalAddr().String(), func(c *Config) { c.AckTimeout = 20 * time.Millisecond; c.MaxRetransmit = 2 })
 	start := time.Now()
-	wantCode(t, c2.Report(context.Background(), []byte("x")), CodeTimeout)
+	wantCode(t, errOf(c2.Report(context.Background(), []byte("x"))), CodeTimeout)
 	if el := time.Since(start); el > c2.Window()+100*time.Millisecond {
 		t.Errorf("took %v, window %v", el, c2.Window())
 	}
@@ -311,18 +335,18 @@ func TestServerRestartRecovers(t *testing.T) {
 	s := startSim(t, sim.Config{})
 	addr := s.Addr()
 	c := newClient(t, addr)
-	if err := c.Report(context.Background(), []byte("a")); err != nil {
+	if _, err := c.Report(context.Background(), []byte("a")); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
-	wantCode(t, c.Report(context.Background(), []byte("b")), CodeNetwork)
+	wantCode(t, errOf(c.Report(context.Background(), []byte("b"))), CodeNetwork)
 	s2, err := sim.Start(sim.Config{Listen: addr, Devices: []sim.Device{{ProductKey: tPK, DeviceKey: tDK, Secret: tSecret}}})
 	if err != nil {
 		t.Skipf("cannot listen on %s again: %v", addr, err)
 	}
 	defer s2.Close()
 	// The new server knows no session: 4.01, re-authentication, success.
-	if err := c.Report(context.Background(), []byte("c")); err != nil {
+	if _, err := c.Report(context.Background(), []byte("c")); err != nil {
 		t.Fatal(err)
 	}
 	if recs := s2.Records(); len(recs) != 1 || string(recs[0].Payload) != "c" {
@@ -346,7 +370,7 @@ func TestNextSignature(t *testing.T) {
 		t.Fatalf("a too-small buffer consumed a sequence: %+v", sig)
 	}
 	// A report afterwards continues the sequence.
-	if err := c.Report(context.Background(), []byte("x")); err != nil {
+	if _, err := c.Report(context.Background(), []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	if recs := s.Records(); len(recs) != 1 || recs[0].Sequence != 3 {
@@ -363,7 +387,7 @@ func TestClose(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, c.Report(context.Background(), nil), CodeClosed)
+	wantCode(t, errOf(c.Report(context.Background(), nil)), CodeClosed)
 	_, err := c.NextSignature(context.Background(), 100)
 	wantCode(t, err, CodeClosed)
 	wantCode(t, c.Authenticate(context.Background()), CodeClosed)
@@ -442,16 +466,16 @@ func TestLargePayloadsGoBlockwise(t *testing.T) {
 	for i := range big {
 		big[i] = byte(i)
 	}
-	if err := c.Report(context.Background(), big); err != nil {
+	if _, err := c.Report(context.Background(), big); err != nil {
 		t.Fatal(err)
 	}
 	if recs := s.Records(); len(recs) != 1 || string(recs[0].Payload) != string(big) {
 		t.Fatalf("%d records", len(recs))
 	}
-	wantCode(t, c.Report(context.Background(), make([]byte, MaxPayload+1)), CodeInvalid)
+	wantCode(t, errOf(c.Report(context.Background(), make([]byte, MaxPayload+1))), CodeInvalid)
 	off := newClient(t, s.Addr(), func(c *Config) { c.BlockSize = -1 })
-	wantCode(t, off.Report(context.Background(), big), CodeInvalid)
-	if err := off.Report(context.Background(), big[:900]); err != nil {
+	wantCode(t, errOf(off.Report(context.Background(), big)), CodeInvalid)
+	if _, err := off.Report(context.Background(), big[:900]); err != nil {
 		t.Fatal(err)
 	}
 	_, err := New(Config{Server: "h", ProductKey: "p", DeviceKey: "d", DeviceSecret: "s", BlockSize: 100})
@@ -518,7 +542,7 @@ func TestSignAutoTurnsSigningOffOn402(t *testing.T) {
 	e := startNo2101Enos(t)
 	c := newClient(t, e.addr)
 	ctx := context.Background()
-	if err := c.Report(ctx, []byte("a")); err != nil {
+	if _, err := c.Report(ctx, []byte("a")); err != nil {
 		t.Fatal(err)
 	}
 	si, err := c.Session(ctx)
@@ -531,7 +555,7 @@ func TestSignAutoTurnsSigningOffOn402(t *testing.T) {
 	if a, s, r := e.auths.Load(), e.signed.Load(), e.rest.Load(); a != 1 || s != 1 || r != 1 {
 		t.Fatalf("server saw %d auths, %d signed, %d unsigned requests; want 1, 1, 1", a, s, r)
 	}
-	if err := c.Report(ctx, []byte("b")); err != nil {
+	if _, err := c.Report(ctx, []byte("b")); err != nil {
 		t.Fatal(err)
 	}
 	// A new session (the token still comes) does not sign again.
@@ -542,7 +566,7 @@ func TestSignAutoTurnsSigningOffOn402(t *testing.T) {
 		t.Fatalf("session after re-authentication %+v, want not signing", si)
 	}
 	for _, p := range []string{"c", "d"} {
-		if err := c.Report(ctx, []byte(p)); err != nil {
+		if _, err := c.Report(ctx, []byte(p)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -554,7 +578,7 @@ func TestSignAutoTurnsSigningOffOn402(t *testing.T) {
 	}
 	// SignAlways reports the 4.02 instead of working around it.
 	c2 := newClient(t, e.addr, func(c *Config) { c.SignMode = SignAlways })
-	err = c2.Report(ctx, []byte("x"))
+	_, err = c2.Report(ctx, []byte("x"))
 	wantCode(t, err, CodeRejected)
 	var ce *Error
 	if !errors.As(err, &ce) || CodeString(ce.CoAP) != "4.02" {

@@ -95,7 +95,7 @@ func TestLoneCommandTopicOnEveryResponseIsBounded(t *testing.T) {
 	if err := c.Authenticate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Report(ctx, []byte("r")); err != nil {
+	if _, err := c.Report(ctx, []byte("r")); err != nil {
 		t.Fatal(err)
 	}
 	posts, gets := srv.counts()
@@ -111,7 +111,7 @@ func TestLoneCommandTopicOnEveryResponseIsBounded(t *testing.T) {
 		t.Fatalf("one poll made %d GETs (bound 8) and delivered %d commands", made, n)
 	}
 	// The announcement left over is fetched by the next call.
-	if err := c.Report(ctx, []byte("r")); err != nil {
+	if _, err := c.Report(ctx, []byte("r")); err != nil {
 		t.Fatal(err)
 	}
 	_, gets3 := srv.counts()
@@ -145,7 +145,7 @@ func TestFetchOnlyAnnouncedTopicPaths(t *testing.T) {
 		t.Run(bad, func(t *testing.T) {
 			srv := newAnnouncer(t, func() string { return bad })
 			c := newClient(t, srv.addr())
-			if err := c.Report(context.Background(), []byte("r")); err != nil {
+			if _, err := c.Report(context.Background(), []byte("r")); err != nil {
 				t.Fatal(err)
 			}
 			if _, gets := srv.counts(); len(gets) != 0 {
@@ -163,7 +163,7 @@ func TestFetchOnlyAnnouncedTopicPaths(t *testing.T) {
 		return topic
 	})
 	c := newClient(t, srv.addr())
-	if err := c.Report(context.Background(), []byte("r")); err != nil {
+	if _, err := c.Report(context.Background(), []byte("r")); err != nil {
 		t.Fatal(err)
 	}
 	_, gets := srv.counts()

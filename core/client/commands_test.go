@@ -56,11 +56,11 @@ func TestReportPicksUpCommands(t *testing.T) {
 		t.Run(style, func(t *testing.T) {
 			s := startSim(t, sim.Config{CommandStyle: style})
 			c := newClient(t, s.Addr())
-			if err := c.Report(context.Background(), []byte("r")); err != nil {
+			if _, err := c.Report(context.Background(), []byte("r")); err != nil {
 				t.Fatal(err)
 			}
 			queueCommands(t, s, 1)
-			if err := c.Report(context.Background(), []byte("r")); err != nil {
+			if _, err := c.Report(context.Background(), []byte("r")); err != nil {
 				t.Fatal(err)
 			}
 			cmd, ok := c.NextCommand()
@@ -147,13 +147,13 @@ func TestSlowHandlerDoesNotStallOtherClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The slow client's own reports still go through, and so do another's.
-	if err := slow.Report(context.Background(), []byte("x")); err != nil {
+	if _, err := slow.Report(context.Background(), []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	other := newClient(t, s.Addr(), func(c *Config) { c.DeviceKey = "other"; c.DeviceSecret = "s2" })
 	start := time.Now()
 	for i := 0; i < 5; i++ {
-		if err := other.Report(context.Background(), []byte("y")); err != nil {
+		if _, err := other.Report(context.Background(), []byte("y")); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -78,7 +78,7 @@ func (cfg Config) normalize() (Config, error) {
 	if cfg.PollInterval < 0 || (cfg.PollInterval > 0 && cfg.PollInterval < 10*time.Millisecond) {
 		return cfg, inField("PollInterval", errorf(CodeInvalid, "poll interval %v is neither 0 (off) nor at least 10 ms", cfg.PollInterval))
 	}
-	if cfg.BlockSize != 0 && cfg.BlockSize != -1 {
+	if cfg.BlockSize != 0 && cfg.BlockSize != BlockOff {
 		if err := cfg.params().Validate(); err != nil {
 			return cfg, &Error{Code: CodeInvalid, Field: "BlockSize", Msg: fmt.Sprintf("block size %d", cfg.BlockSize), Err: err}
 		}

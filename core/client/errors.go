@@ -11,10 +11,10 @@ import (
 
 // Code classifies every error the client returns. The values are the C ABI's
 // ENOS_ERR_* codes (include/enos.h), so the export layer passes them through.
+// A queued report is not an error (see Outcome).
 type Code int
 
 const (
-	CodeQueued   Code = 1 // not delivered yet, but safe in the offline queue
 	CodeOK       Code = 0
 	CodeInvalid  Code = -1  // argument empty, malformed or out of range
 	CodeBuffer   Code = -2  // output buffer too small; nothing consumed, nothing sent

@@ -30,7 +30,7 @@ func TestLogsNeverHoldSecrets(t *testing.T) {
 	c := newClient(t, s.Addr(), withState(dir))
 	queueCommands(t, s, 1)
 	for i := 0; i < 5; i++ {
-		if err := c.Report(context.Background(), []byte("x")); err != nil {
+		if _, err := c.Report(context.Background(), []byte("x")); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -31,6 +31,7 @@ type offline struct {
 	wake    chan struct{} // cap 1: retry now (Flush, new report)
 
 	delivered, dropped, queuedTotal uint64  // guarded by mu
+	retries                         uint64  // failed deliveries kept for a later retry; guarded by mu
 	head                            *resend // the last exchange of the queue's oldest report; guarded by mu
 }
 
@@ -73,30 +74,34 @@ func retryable(err error) bool {
 	return false
 }
 
-// report is Report with an offline queue: reports go behind queued ones, and
-// a report that cannot be delivered now is queued.
-func (c *Client) reportOffline(ctx context.Context, payload []byte) error {
+// reportOffline is Report with an offline queue: reports go behind queued
+// ones, and a report that cannot be delivered now is queued (a success).
+func (c *Client) reportOffline(ctx context.Context, payload []byte) (Outcome, error) {
 	if c.closed.Load() {
-		return errClosed
+		return Outcome{}, errClosed
 	}
 	if n, _ := c.off.q.Len(); n > 0 {
 		if err := c.enqueue(payload, nil); err != nil {
-			return err
+			return Outcome{}, err
 		}
-		return &Error{Code: CodeQueued, Msg: "queued behind earlier undelivered reports"}
+		return Outcome{Queued: true, Cause: ErrQueuedBehind}, nil
 	}
 	var memo resend // on the stack: only a report that is queued needs it on the heap
 	_, err := c.request(ctx, codes.POST, c.reportPath, payload, &memo)
-	if err == nil || !retryable(err) {
-		return err
+	if err == nil {
+		return Outcome{}, nil
+	}
+	if !retryable(err) {
+		return Outcome{}, err
 	}
 	kept := memo
 	if qerr := c.enqueue(payload, &kept); qerr != nil {
 		var e *Error
 		errors.As(qerr, &e)
-		return &Error{Code: e.Code, Msg: e.Msg + " (delivery failed: " + err.Error() + ")", Err: e.Err}
+		return Outcome{}, &Error{Code: e.Code, Msg: e.Msg + " (delivery failed: " + err.Error() + ")", Err: e.Err}
 	}
-	return &Error{Code: CodeQueued, Msg: "queued for later delivery: " + err.Error()}
+	c.logf(logging.Info, "report queued for later delivery: %v", err)
+	return Outcome{Queued: true, Cause: err}, nil
 }
 
 // enqueue appends a report; memo, if any, is its last exchange, which the
@@ -180,6 +185,9 @@ func (c *Client) runQueue() {
 			continue // the loop head sees closed and stops
 		case retryable(err) || CodeOf(err) == CodeAuth || CodeOf(err) == CodeState || CodeOf(err) == CodeNoFile:
 			// Keep the data; try again later.
+			o.mu.Lock()
+			o.retries++
+			o.mu.Unlock()
 			c.logf(logging.Debug, "offline queue waits %v: %v", backoff, err)
 			backoff = c.backoffWait(backoff, c.cfg.RetryInterval)
 		default:
@@ -191,15 +199,15 @@ func (c *Client) runQueue() {
 	}
 }
 
+// popQueue removes the head and counts it in one critical section, so that
+// whoever sees the queue shorter (Flush) also sees the counters that say why.
 func (c *Client) popQueue(dropped bool) {
 	o := c.off
 	o.mu.Lock()
 	o.head = nil
-	o.mu.Unlock()
 	if err := o.q.Pop(); err != nil {
 		c.logf(logging.Error, "cannot advance the offline queue: %v", err)
 	}
-	o.mu.Lock()
 	if dropped {
 		o.dropped++
 	} else {

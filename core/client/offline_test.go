@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,15 +22,11 @@ func TestSessionSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	a := newClient(t, s.Addr(), withState(dir))
 	for i := 0; i < 3; i++ {
-		if err := a.Report(context.Background(), []byte("a")); err != nil {
-			t.Fatal(err)
-		}
+		wantDelivered(t)(a.Report(context.Background(), []byte("a")))
 	}
 	a.Close()
 	b := newClient(t, s.Addr(), withState(dir))
-	if err := b.Report(context.Background(), []byte("b")); err != nil {
-		t.Fatal(err)
-	}
+	wantDelivered(t)(b.Report(context.Background(), []byte("b")))
 	if n := s.AuthCount(tPK, tDK); n != 1 {
 		t.Errorf("%d authentications: the restarted client did not resume", n)
 	}
@@ -53,17 +50,13 @@ func TestCorruptStateMeansFreshAuth(t *testing.T) {
 	s := startSim(t, sim.Config{})
 	dir := t.TempDir()
 	a := newClient(t, s.Addr(), withState(dir))
-	if err := a.Report(context.Background(), []byte("a")); err != nil {
-		t.Fatal(err)
-	}
+	wantDelivered(t)(a.Report(context.Background(), []byte("a")))
 	a.Close()
 	if err := os.WriteFile(filepath.Join(dir, "session"), []byte("libenos-session 1 00\n{}"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	b := newClient(t, s.Addr(), withState(dir))
-	if err := b.Report(context.Background(), []byte("b")); err != nil {
-		t.Fatal(err)
-	}
+	wantDelivered(t)(b.Report(context.Background(), []byte("b")))
 	if b.Stats().StateErrors != 1 || s.AuthCount(tPK, tDK) != 2 {
 		t.Errorf("stats %+v, auths %d", b.Stats(), s.AuthCount(tPK, tDK))
 	}
@@ -79,12 +72,10 @@ func TestOfflineQueueDeliversInOrderAfterOutage(t *testing.T) {
 	s := startSim(t, sim.Config{})
 	addr := s.Addr()
 	c := newClient(t, addr, withState(t.TempDir()), func(c *Config) { c.AckTimeout = 20 * time.Millisecond; c.MaxRetransmit = 1 })
-	if err := c.Report(context.Background(), []byte("0")); err != nil {
-		t.Fatal(err)
-	}
+	wantDelivered(t)(c.Report(context.Background(), []byte("0")))
 	s.Close()
 	for i := 1; i <= 5; i++ {
-		wantCode(t, c.Report(context.Background(), []byte(fmt.Sprint(i))), CodeQueued)
+		wantQueued(t)(c.Report(context.Background(), []byte(fmt.Sprint(i))))
 	}
 	if st := c.Stats(); st.Queued != 5 {
 		t.Fatalf("stats %+v", st)
@@ -92,6 +83,9 @@ func TestOfflineQueueDeliversInOrderAfterOutage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	wantCode(t, c.Flush(ctx), CodeTimeout)
 	cancel()
+	if st := c.Stats(); st.QueueRetries == 0 {
+		t.Errorf("the queue's failed deliveries are not counted: %+v", st)
+	}
 
 	s2, err := sim.Start(sim.Config{Listen: addr, Devices: []sim.Device{{ProductKey: tPK, DeviceKey: tDK, Secret: tSecret}}})
 	if err != nil {
@@ -99,7 +93,9 @@ func TestOfflineQueueDeliversInOrderAfterOutage(t *testing.T) {
 	}
 	defer s2.Close()
 	// New reports go behind the queued ones.
-	wantCode(t, c.Report(context.Background(), []byte("6")), CodeQueued)
+	if o, err := c.Report(context.Background(), []byte("6")); err != nil || !o.Queued || !errors.Is(o.Cause, ErrQueuedBehind) {
+		t.Fatalf("Report behind the queue = %v, %v; want queued behind", o, err)
+	}
 	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := c.Flush(ctx); err != nil {
@@ -112,9 +108,7 @@ func TestOfflineQueueDeliversInOrderAfterOutage(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 	// Queue empty again: reports go straight out.
-	if err := c.Report(context.Background(), []byte("7")); err != nil {
-		t.Fatal(err)
-	}
+	wantDelivered(t)(c.Report(context.Background(), []byte("7")))
 }
 
 func TestQueuedReportsSurviveRestart(t *testing.T) {
@@ -124,7 +118,7 @@ func TestQueuedReportsSurviveRestart(t *testing.T) {
 	dir := t.TempDir()
 	a := newClient(t, addr, withState(dir), func(c *Config) { c.AckTimeout = 20 * time.Millisecond; c.MaxRetransmit = 1 })
 	for i := 0; i < 3; i++ {
-		wantCode(t, a.Report(context.Background(), []byte(fmt.Sprint(i))), CodeQueued)
+		wantQueued(t)(a.Report(context.Background(), []byte(fmt.Sprint(i))))
 	}
 	a.Close()
 	s, err := sim.Start(sim.Config{Listen: addr, Devices: []sim.Device{{ProductKey: tPK, DeviceKey: tDK, Secret: tSecret}}})
@@ -152,15 +146,15 @@ func TestQueueFull(t *testing.T) {
 		c.MaxRetransmit = 1
 		c.QueueMaxCount = 2
 	})
-	wantCode(t, c.Report(context.Background(), []byte("1")), CodeQueued)
-	wantCode(t, c.Report(context.Background(), []byte("2")), CodeQueued)
-	wantCode(t, c.Report(context.Background(), []byte("3")), CodeFull)
+	wantQueued(t)(c.Report(context.Background(), []byte("1")))
+	wantQueued(t)(c.Report(context.Background(), []byte("2")))
+	wantCode(t, errOf(c.Report(context.Background(), []byte("3"))), CodeFull)
 }
 
 func TestRejectedReportIsNotQueued(t *testing.T) {
 	s := startSim(t, sim.Config{})
 	c := newClient(t, s.Addr(), withState(t.TempDir()), func(c *Config) { c.SignMode = SignNever })
-	wantCode(t, c.Report(context.Background(), []byte("x")), CodeRejected)
+	wantCode(t, errOf(c.Report(context.Background(), []byte("x"))), CodeRejected)
 	if c.Stats().Queued != 0 {
 		t.Error("a refused report was queued")
 	}
@@ -171,8 +165,7 @@ func TestServerErrorsAreQueuedAndRetried(t *testing.T) {
 	c := newClient(t, s.Addr(), withState(t.TempDir()))
 	const n = 20
 	for i := 0; i < n; i++ {
-		err := c.Report(context.Background(), []byte(fmt.Sprint(i)))
-		if code := CodeOf(err); code != CodeOK && code != CodeQueued {
+		if _, err := c.Report(context.Background(), []byte(fmt.Sprint(i))); err != nil {
 			t.Fatalf("report %d: %v", i, err)
 		}
 	}
@@ -211,7 +204,7 @@ func TestFlushEndsWhenClosed(t *testing.T) {
 	addr := hole.Addr()
 	hole.Close()
 	c := newClient(t, addr, withState(t.TempDir()), func(c *Config) { c.AckTimeout = 10 * time.Millisecond; c.MaxRetransmit = 1 })
-	wantCode(t, c.Report(context.Background(), []byte("1")), CodeQueued)
+	wantQueued(t)(c.Report(context.Background(), []byte("1")))
 	done := make(chan error, 1)
 	go func() { done <- c.Flush(context.Background()) }()
 	time.Sleep(50 * time.Millisecond)
@@ -233,8 +226,8 @@ func TestRetriedReportsAreNotDoubled(t *testing.T) {
 	c := newClient(t, s.Addr(), withState(t.TempDir()), func(c *Config) { c.AckTimeout = 20 * time.Millisecond; c.MaxRetransmit = -1 })
 	const n = 30
 	for i := 0; i < n; i++ {
-		if code := CodeOf(c.Report(context.Background(), []byte(fmt.Sprint(i)))); code != CodeOK && code != CodeQueued {
-			t.Fatalf("report %d: code %d", i, code)
+		if _, err := c.Report(context.Background(), []byte(fmt.Sprint(i))); err != nil {
+			t.Fatalf("report %d: %v", i, err)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

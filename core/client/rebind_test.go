@@ -64,7 +64,7 @@ func TestStaleAnswerIsLoggedAndRecovered(t *testing.T) {
 		}
 	}()
 	c := newClient(t, pc.LocalAddr().String())
-	if err := c.Report(context.Background(), []byte("r")); err != nil {
+	if _, err := c.Report(context.Background(), []byte("r")); err != nil {
 		t.Fatalf("Report: %v", err)
 	}
 	mu.Lock()

@@ -17,6 +17,7 @@ type Stats struct {
 	QueuedTotal     uint64 // reports ever put in the offline queue
 	QueueDelivered  uint64 // queued reports delivered later
 	QueueDropped    uint64 // queued reports EnOS refused for good (logged)
+	QueueRetries    uint64 // deliveries of the queue that failed and wait for a retry (server out of reach, ...)
 }
 
 type statCounters struct {
@@ -39,7 +40,7 @@ func (c *Client) Stats() Stats {
 		n, b := o.q.Len()
 		st.Queued, st.QueuedBytes = uint64(n), uint64(b)
 		o.mu.Lock()
-		st.QueuedTotal, st.QueueDelivered, st.QueueDropped = o.queuedTotal, o.delivered, o.dropped
+		st.QueuedTotal, st.QueueDelivered, st.QueueDropped, st.QueueRetries = o.queuedTotal, o.delivered, o.dropped, o.retries
 		o.mu.Unlock()
 	}
 	return st

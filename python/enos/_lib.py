@@ -27,6 +27,10 @@ from .errors import LibraryError, UnsupportedError
 #: The C API this package is written against (include/enos.h ENOS_VERSION_MAJOR/MINOR).
 API_VERSION: Tuple[int, int] = (1, 0)
 
+# Special values of enos_config fields (include/enos.h): 0 is always the default.
+ENOS_RETRANSMIT_NONE = -1
+ENOS_BLOCK_OFF = -1
+
 # Status codes (include/enos.h).
 ENOS_OK = 0
 ENOS_QUEUED = 1

@@ -336,13 +336,15 @@ class Client:
 
     All durations are in seconds (float); ``None`` means the library's default.
     ``lifetime`` (s) 30..86400, default 3600; ``ack_timeout`` (s) default 2.0;
-    ``max_retransmit`` default 4, 0 means no retransmission; ``sign_mode``
+    ``max_retransmit`` 1..10, default (None or 0) 4, "none": no retransmission; ``sign_mode``
     SignMode or "auto"/"always"/"never"; ``sign_iv`` 16 bytes; ``state_dir`` a
     directory for the session and the offline queue (then report() may return
     QUEUED); ``queue_max_count`` (10000), ``queue_max_bytes`` (16 MiB),
     ``retry_interval`` (1.0 s), ``poll_interval`` (None/0: never poll by
-    itself), ``command_queue`` (256), ``block_size`` (1024; 0 turns block-wise
-    transfer off). ``command_handler``: see :meth:`set_command_handler`.
+    itself), ``command_queue`` (256), ``block_size`` (16..1024, a power of
+    two; default (None or 0) 1024; "off" turns block-wise transfer off).
+    As in C, 0 means the default in every numeric option.
+    ``command_handler``: see :meth:`set_command_handler`.
 
     Use it as a context manager, or call :meth:`close` (idempotent).
     Methods may be called from any thread. Errors raise :class:`enos.EnosError`
@@ -358,7 +360,7 @@ class Client:
     def __init__(self, server: str, product_key: Text, device_key: Text, device_secret: Text, *,
                  lifetime: Optional[int] = None,
                  ack_timeout: Optional[float] = None,
-                 max_retransmit: Optional[int] = None,
+                 max_retransmit: Union[int, str, None] = None,
                  sign_mode: Union[SignMode, str, int, None] = None,
                  sign_iv: Optional[bytes] = None,
                  state_dir: Optional[PathLike] = None,
@@ -367,7 +369,7 @@ class Client:
                  retry_interval: Optional[float] = None,
                  poll_interval: Optional[float] = None,
                  command_queue: Optional[int] = None,
-                 block_size: Optional[int] = None,
+                 block_size: Union[int, str, None] = None,
                  command_handler: Optional[CommandHandler] = None) -> None:
         self._handle: Optional[int] = None
         self._closed = True
@@ -385,7 +387,7 @@ class Client:
         cfg.device_secret = _text(device_secret, "device_secret")
         cfg.lifetime_s = _int(lifetime, "lifetime")
         cfg.ack_timeout_ms = _ms(ack_timeout, "ack_timeout", 0)
-        cfg.max_retransmit = -1 if max_retransmit == 0 else _int(max_retransmit, "max_retransmit")
+        cfg.max_retransmit = _int_or_word(max_retransmit, "max_retransmit", "none", _lib.ENOS_RETRANSMIT_NONE)
         cfg.sign_mode = _sign_mode(sign_mode)
         iv = _iv(sign_iv)
         if iv is not None:
@@ -397,7 +399,7 @@ class Client:
         cfg.retry_interval_ms = _ms(retry_interval, "retry_interval", 0)
         cfg.poll_interval_ms = _ms(poll_interval, "poll_interval", 0)
         cfg.command_queue = _int(command_queue, "command_queue")
-        cfg.block_size = -1 if block_size == 0 else _int(block_size, "block_size")
+        cfg.block_size = _int_or_word(block_size, "block_size", "off", _lib.ENOS_BLOCK_OFF)
 
         handle = ctypes.c_void_p()
         rc = lib.enos_init(ctypes.byref(cfg), ctypes.byref(handle))  # type: ignore[attr-defined]
@@ -717,6 +719,19 @@ def _int(value: Optional[int], what: str, bits: int = 32) -> int:
     if not -(1 << (bits - 1)) <= value < 1 << (bits - 1):
         raise InvalidArgument(f"{what} {value} is out of range", -1)
     return value
+
+
+def _int_or_word(value: Union[int, str, None], what: str, word: str, special: int) -> int:
+    """An option that is a count (0 or None: the default) or a word that turns
+    the mechanism off ("none", "off"): the C API's named negative value."""
+    if isinstance(value, str):
+        if value.strip().lower() == word:
+            return special
+        raise InvalidArgument(f'{what} {value!r}: want an int (0 = default) or "{word}"', -1)
+    n = _int(value, what)
+    if n < 0:
+        raise InvalidArgument(f'{what} {n} is negative: "{word}" turns it off, 0 means the default', -1)
+    return n
 
 
 def _sign_mode(mode: Union[SignMode, str, int, None]) -> int:

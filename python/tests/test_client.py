@@ -1,6 +1,7 @@
 """Client against enos-sim: report, publish, authenticate, errors, lifecycle, stats."""
 
 import gc
+import socket
 import threading
 import unittest
 
@@ -186,6 +187,57 @@ class UnreachableTest(unittest.TestCase):
         with enos.Client(addr, PK, DK, SECRET, ack_timeout=0.1, max_retransmit=1) as c:
             with self.assertRaises((enos.NetworkError, enos.EnosTimeoutError)):
                 c.report(b"x")
+
+
+
+class ZeroMeansDefaultTest(unittest.TestCase):
+    """0 means the default in Python as in C; "none" and "off" turn things off."""
+
+    def datagrams_until_timeout(self, **kw):
+        hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(hole.close)
+        hole.bind(("127.0.0.1", 0))
+        addr = "127.0.0.1:%d" % hole.getsockname()[1]
+        with enos.Client(addr, PK, DK, SECRET, ack_timeout=0.01, **kw) as c:
+            with self.assertRaises(enos.EnosTimeoutError):
+                c.authenticate()
+        hole.settimeout(0)
+        n = 0
+        while True:
+            try:
+                hole.recv(2048)
+            except BlockingIOError:
+                return n
+            n += 1
+
+    def test_max_retransmit(self):
+        for value, sent in ((0, 5), (None, 5), (2, 3), ("none", 1), ("NONE", 1)):
+            with self.subTest(max_retransmit=value):
+                self.assertEqual(self.datagrams_until_timeout(max_retransmit=value), sent)
+        for bad in (-1, "off", "0"):
+            with self.subTest(max_retransmit=bad):
+                with self.assertRaises(enos.InvalidArgument) as cm:
+                    enos.Client("127.0.0.1:9", PK, DK, SECRET, max_retransmit=bad)
+                self.assertIn('"none"', str(cm.exception))
+
+
+class BlockSizeTest(SimTestCase):
+    def test_zero_is_default_and_off_is_off(self):
+        big = bytes(range(256)) * 12  # 3072 bytes: block-wise only
+        for value in (0, None, 256):
+            with self.subTest(block_size=value):
+                with self.client(block_size=value) as c:
+                    self.assertIs(c.report(big), enos.DELIVERED)
+        with self.client(block_size="off") as c:
+            self.assertIs(c.report(big[:500]), enos.DELIVERED)
+            with self.assertRaises(enos.InvalidArgument):
+                c.report(big)
+        self.assertEqual([r["data"] for r in self.sim.records()], [big] * 3 + [big[:500]])
+        for bad in (-1, "none"):
+            with self.subTest(block_size=bad):
+                with self.assertRaises(enos.InvalidArgument) as cm:
+                    self.client(block_size=bad)
+                self.assertIn('"off"', str(cm.exception))
 
 
 if __name__ == "__main__":

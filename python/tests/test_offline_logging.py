@@ -70,7 +70,7 @@ class OfflineTest(unittest.TestCase):
         addr = sim.addr
         sim.cleanup()
         with enos.Client(addr, PK, DK, SECRET, state_dir=self.state, queue_max_count=1,
-                         ack_timeout=0.05, max_retransmit=0, retry_interval=10) as c:
+                         ack_timeout=0.05, max_retransmit="none", retry_interval=10) as c:
             self.assertIs(c.report(b"1"), enos.QUEUED)
             with self.assertRaises(enos.QueueFullError):
                 c.report(b"2")
@@ -83,10 +83,10 @@ def produce_logs(test):
     test.addCleanup(shutil.rmtree, state, True)
     sim = Sim()
     test.addCleanup(sim.cleanup)
-    with enos.Client(sim.addr, PK, DK, SECRET, state_dir=state, ack_timeout=0.1, max_retransmit=0) as c:
+    with enos.Client(sim.addr, PK, DK, SECRET, state_dir=state, ack_timeout=0.1, max_retransmit="none") as c:
         c.report(b"saved session")
         sig = c.next_sign()
-    with enos.Client(sim.addr, PK, DK, SECRET, state_dir=state, ack_timeout=0.05, max_retransmit=0,
+    with enos.Client(sim.addr, PK, DK, SECRET, state_dir=state, ack_timeout=0.05, max_retransmit="none",
                      retry_interval=0.05, poll_interval=0.05) as c:  # logs "resumed saved session"
         sim.stop()
         c.report(b"queued")

@@ -435,7 +435,7 @@ static void test_unreachable(void) {
 
     TEST("black hole, no retransmission");
     CHECK_RC(enos_close(c), ENOS_OK);
-    cfg.max_retransmit = -1; /* window 100 ms * 1.5 = 0.15 s */
+    cfg.max_retransmit = ENOS_RETRANSMIT_NONE; /* window 100 ms * 1.5 = 0.15 s */
     CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
     t0 = h_now();
     CHECK_RC(enos_authenticate(c), ENOS_ERR_TIMEOUT);
@@ -533,7 +533,7 @@ static void test_config_v020_fields(void) {
     CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
     CHECK_RC(enos_close(c), ENOS_OK);
     valid_config(&cfg, "127.0.0.1:9");
-    cfg.block_size = -1;
+    cfg.block_size = ENOS_BLOCK_OFF;
     CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
     CHECK_RC(enos_close(c), ENOS_OK);
     /* an older caller whose struct ends at state_dir: garbage beyond is not read */
