@@ -56,6 +56,8 @@ type Client struct {
 	poller   sync.WaitGroup
 
 	stats statCounters
+
+	thingIDs atomic.Uint64 // the last thing-model message id (thing.go)
 }
 
 // session is what one authentication gives: a token and a sequence counter.

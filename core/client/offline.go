@@ -102,10 +102,15 @@ func (c *Client) reportOffline(ctx context.Context, payload []byte) error {
 // enqueue appends a report; memo, if any, is its last exchange, which the
 // worker resends first if the report becomes the head of the queue.
 func (c *Client) enqueue(payload []byte, memo *resend) error {
+	return c.enqueueItem(queue.Item{Topic: c.reportPath, Payload: payload}, memo)
+}
+
+// enqueueItem appends it, as enqueue does for a report.
+func (c *Client) enqueueItem(it queue.Item, memo *resend) error {
 	o := c.off
 	o.mu.Lock()
 	n, _ := o.q.Len()
-	err := o.q.Append(queue.Item{Topic: c.reportPath, Payload: payload})
+	err := o.q.Append(it)
 	if err == nil {
 		o.queuedTotal++
 		if n == 0 {
@@ -171,11 +176,12 @@ func (c *Client) runQueue() {
 		}
 		memo := o.head
 		o.mu.Unlock()
-		_, err = c.request(c.life, codes.POST, it.Topic, it.Payload, memo)
+		var resp Response
+		resp, err = c.request(c.life, codes.POST, it.Topic, it.Payload, memo)
 		switch {
 		case err == nil:
 			backoff = c.cfg.RetryInterval
-			c.popQueue(false)
+			c.popQueue(c.refusedQueued(it, resp))
 		case CodeOf(err) == CodeClosed:
 			continue // the loop head sees closed and stops
 		case retryable(err) || CodeOf(err) == CodeAuth || CodeOf(err) == CodeState:
