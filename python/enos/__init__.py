@@ -17,7 +17,7 @@ from .client import (DELIVERED, LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_OFF, LOG_WAR
                      set_log_handler, sign, version)
 from .errors import (AuthError, BufferTooSmall, ClosedError, EnosError, EnosTimeoutError, InternalError,
                      InvalidArgument, LibraryError, NetworkError, QueueFullError, RejectedError,
-                     StateError, UnsupportedError)
+                     StateError, ThingRejectedError, UnsupportedError)
 
 __version__ = "1.1.0"
 
@@ -27,5 +27,5 @@ __all__ = [
     "LOG_OFF", "LOG_ERROR", "LOG_WARN", "LOG_INFO", "LOG_DEBUG",
     "EnosError", "InvalidArgument", "BufferTooSmall", "NetworkError", "EnosTimeoutError", "AuthError",
     "RejectedError", "ClosedError", "StateError", "QueueFullError", "InternalError", "LibraryError",
-    "UnsupportedError",
+    "UnsupportedError", "ThingRejectedError",
 ]

@@ -127,6 +127,15 @@ _SIGNATURES: Dict[str, Tuple[Any, List[Any], bool]] = {
                                          ctypes.c_void_p, ctypes.c_size_t, _size_p], False),
     "enos_reply": (ctypes.c_int, [_client_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t], False),
     "enos_set_log_handler": (ctypes.c_int, [LOG_FN, ctypes.c_void_p, ctypes.c_int], False),
+    # thing model (libenos 1.1)
+    "enos_thing_request": (ctypes.c_int, [_client_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                                          ctypes.c_size_t, _size_p], False),
+    "enos_post_measurepoints": (ctypes.c_int, [_client_p, ctypes.c_char_p, ctypes.c_int64], False),
+    "enos_post_event": (ctypes.c_int, [_client_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int64], False),
+    "enos_reply_result": (ctypes.c_int, [_client_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t,
+                                         ctypes.c_int32, ctypes.c_char_p], False),
+    "enos_last_reply_code": (ctypes.c_int32, [], False),
+    "enos_last_reply_message": (ctypes.c_char_p, [], False),
 }
 
 
