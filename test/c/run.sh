@@ -87,11 +87,19 @@ for v in "${variants[@]}"; do
   run_prog "log_$v" test/c/with-sim.sh --one -- "$out/test_log_$v"
   run_prog "thing_$v" test/c/with-sim.sh --one --model test/c/thing-model.json -- "$out/test_thing_$v"
 done
-# 4. The examples: c_examples/commands against the simulator.
+# 4. The examples: c_examples/commands and measurepoints against the simulator.
 if [ -x build/commands ]; then
   run_prog "example_commands" test/c/with-sim.sh --one -- test/c/test_examples.sh build/commands
 else
   note_fail "build/commands missing (make examples)"
+fi
+
+# c_examples/measurepoints against a simulator with a thing model.
+if [ -x build/measurepoints ]; then
+  run_prog "example_measurepoints" test/c/with-sim.sh --one --model test/c/thing-model.json -- \
+    test/c/test_example_measurepoints.sh build/measurepoints
+else
+  note_fail "build/measurepoints missing (make examples)"
 fi
 
 echo "total: $passed passed, $failed failed"
