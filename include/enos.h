@@ -22,7 +22,8 @@
  *
  * @section errors Errors
  * Every function that can fail returns ENOS_OK (0) or a negative ENOS_ERR_*
- * code (enos_report() may also return ENOS_QUEUED (1) when a state_dir is set:
+ * code (enos_report(), enos_post_measurepoints() and enos_post_event() may also
+ * return ENOS_QUEUED (1) when a state_dir is set:
  * test for failure with `rc < 0`). enos_strerror() names a code; enos_last_error() gives the detail of
  * the last failing call made by the calling thread. Messages never contain a
  * device secret, a signing key or a session token.
@@ -42,7 +43,8 @@
  * and the two setters may wait for a handler call in progress).
  * enos_flush() and enos_next_command() wait up to their timeout.
  * enos_authenticate(), enos_report(), enos_publish(), enos_next_sign(),
- * enos_poll() and enos_reply() may
+ * enos_poll(), enos_reply() and the thing-model calls (enos_thing_request(),
+ * enos_post_measurepoints(), enos_post_event(), enos_reply_result()) may
  * block on the network, but never longer than the RFC 7252 retransmission
  * window per exchange (MAX_TRANSMIT_WAIT = ack_timeout * 1.5 * (2^(max_retransmit+1) - 1);
  * about 93 s with the defaults), plus one re-authentication when one is needed.

@@ -32,6 +32,10 @@ type ThingResult struct {
 	Time int64 `json:"time,omitempty"`
 }
 
+// maxAttributeBytes bounds the attributes one device may store (names plus
+// values as compact JSON), so that a query's reply always fits one datagram.
+const maxAttributeBytes = 16 << 10
+
 // thingStore holds the attributes devices set, per "pk/dk".
 type thingStore struct {
 	mu    sync.Mutex
@@ -248,11 +252,24 @@ func (s *Server) thingAttributes(d *deviceState, op string, arg json.RawMessage,
 		if st.attrs[key] == nil {
 			st.attrs[key] = make(map[string]json.RawMessage)
 		}
+		merged := make(map[string]json.RawMessage, len(st.attrs[key])+len(values))
+		size := 0
+		for n, v := range st.attrs[key] {
+			merged[n] = v
+		}
 		for n, v := range values {
 			var c bytes.Buffer
 			_ = json.Compact(&c, v)
-			st.attrs[key][n] = c.Bytes()
+			merged[n] = c.Bytes()
 		}
+		for n, v := range merged {
+			size += len(n) + len(v)
+		}
+		if size > maxAttributeBytes {
+			st.mu.Unlock()
+			return thingFormatError, fmt.Sprintf("Payload format error: attributes over the simulator's limit of %d bytes per device", maxAttributeBytes), nil
+		}
+		st.attrs[key] = merged
 		st.mu.Unlock()
 		return thingOK, "", json.RawMessage(`{}`)
 	}

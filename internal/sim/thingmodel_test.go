@@ -2,6 +2,7 @@ package sim
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -146,6 +147,23 @@ func TestThingWithoutModelAcceptsAnyIdentifier(t *testing.T) {
 	}
 	if r := tc.post(t, "thing/measurepoint/post", env("3", "thing.attribute.update", `{"measurepoints":{"a":1}}`)); r.Code != 1260 {
 		t.Fatalf("method mismatch: %+v", r)
+	}
+}
+
+func TestAttributeStorageIsBounded(t *testing.T) {
+	_, tc := newThingSim(t, "")
+	value := strings.Repeat("x", 1000)
+	refused := -1
+	for i := 0; i < 2*maxAttributeBytes/1000 && refused < 0; i++ {
+		body := env(fmt.Sprint(i), "thing.attribute.update", fmt.Sprintf(`{"attributes":{"a%d":"%s"}}`, i, value))
+		if r := tc.post(t, "thing/attribute/update", body); r.Code == 1220 {
+			refused = i
+		} else if r.Code != 200 {
+			t.Fatalf("update %d: %+v", i, r)
+		}
+	}
+	if refused < maxAttributeBytes/1010 || refused > maxAttributeBytes/1000+1 {
+		t.Fatalf("refused at update %d", refused)
 	}
 }
 
