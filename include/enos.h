@@ -685,10 +685,11 @@ int enos_post_measurepoints(enos_client *client, const char *measurepoints_json,
  *        /sys/{pk}/{dk}/thing/event/{event_id}/post.
  *
  * @param[in] event_id     The event's TSL identifier.
- * @param[in] events_json  One JSON object: the event's output parameters by identifier.
+ * @param[in] events_json  One JSON object: the event's output parameters by identifier
+ *                         ({} for an event without parameters).
  * @param[in] time_ms      As for enos_post_measurepoints().
- * @return as enos_post_measurepoints(); ENOS_ERR_INVALID also for an @p event_id that
- *         is NULL or not a TSL identifier. The offline queue applies the same way.
+ * @return as enos_post_measurepoints() (an empty object is valid here); ENOS_ERR_INVALID
+ *         also for an @p event_id that is NULL or not a TSL identifier. The offline queue applies the same way.
  * Thread safety: any thread, the command handler included. Blocking: as enos_report().
  */
 int enos_post_event(enos_client *client, const char *event_id, const char *events_json, int64_t time_ms);

@@ -38,14 +38,15 @@ func CompactObject(what string, b []byte) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// checkKeys checks that every key of the JSON object obj is a TSL identifier.
-func checkKeys(what string, obj []byte) error {
+// checkKeys checks that every key of the JSON object obj is a TSL
+// identifier, and that there is at least one unless allowEmpty.
+func checkKeys(what string, obj []byte, allowEmpty bool) error {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(obj, &m); err != nil {
 		return fmt.Errorf("%s: %v", what, err)
 	}
-	if len(m) == 0 {
-		return fmt.Errorf("%s is an empty object", what)
+	if len(m) == 0 && !allowEmpty {
+		return fmt.Errorf("%s: the object is empty", what)
 	}
 	for k := range m {
 		if err := CheckIdentifier(what+" name", k); err != nil {
@@ -99,7 +100,7 @@ func Measurepoints(id string, measurepoints []byte, timeMs int64) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	if err := checkKeys("measure point", mp); err != nil {
+	if err := checkKeys("measure point", mp, false); err != nil {
 		return nil, err
 	}
 	if timeMs <= 0 {
@@ -109,7 +110,8 @@ func Measurepoints(id string, measurepoints []byte, timeMs int64) ([]byte, error
 }
 
 // Event builds the thing.event.{eventID}.post request with the event's
-// output parameters events (a JSON object keyed by TSL identifiers).
+// output parameters events (a JSON object keyed by TSL identifiers; {} for
+// an event without parameters).
 func Event(id, eventID string, events []byte, timeMs int64) ([]byte, error) {
 	if err := CheckIdentifier("event id", eventID); err != nil {
 		return nil, err
@@ -118,7 +120,7 @@ func Event(id, eventID string, events []byte, timeMs int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkKeys("event parameter", ev); err != nil {
+	if err := checkKeys("event parameter", ev, true); err != nil { // an event may have no output parameters
 		return nil, err
 	}
 	if timeMs <= 0 {

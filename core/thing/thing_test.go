@@ -104,6 +104,12 @@ func TestEventEnvelope(t *testing.T) {
 	if env.Method != "thing.event.overheat.post" || string(env.Params) != `{"events":{"level":2},"time":5}` {
 		t.Fatalf("%s", b)
 	}
+	if b, err := Event("4", "doorOpened", []byte(`{}`), 6); err != nil || !strings.Contains(string(b), `"params":{"events":{},"time":6}`) {
+		t.Errorf("event without parameters: %s %v", b, err)
+	}
+	if _, err := Event("4", "x", []byte(`{"1a":1}`), 6); err == nil {
+		t.Error("bad parameter name accepted")
+	}
 	for _, id := range []string{"", "over heat", "a.b", "x/y"} {
 		if _, err := Event("3", id, []byte(`{"level":2}`), 5); err == nil {
 			t.Errorf("event id %q accepted", id)
