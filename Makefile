@@ -28,7 +28,7 @@ CFLAGS_EX ?= -O2 -g -Wall -Wextra -Werror
 # Examples find libenos.so.1 next to themselves in build/.
 RPATH := -Wl,-rpath,'$$ORIGIN'
 
-EXAMPLES := $(BUILD)/report $(BUILD)/report-static $(BUILD)/commands $(BUILD)/gateway
+EXAMPLES := $(BUILD)/report $(BUILD)/report-static $(BUILD)/commands $(BUILD)/gateway $(BUILD)/measurepoints
 
 .PHONY: all lib static examples sim cli asan-lib test go-test c-test python-test reliability-test valgrind-test fuzz-test cmake-test setup demo clean
 .DELETE_ON_ERROR:
@@ -63,6 +63,8 @@ $(BUILD)/commands: c_examples/commands.c include/enos.h $(BUILD)/libenos.so
 
 $(BUILD)/gateway: c_examples/gateway.c include/enos.h $(BUILD)/libenos.so
 	$(CC) $(CFLAGS_EX) -std=c99 -Iinclude -o $@ $< -L$(BUILD) -lenos -pthread $(RPATH)
+$(BUILD)/measurepoints: c_examples/measurepoints.c include/enos.h $(BUILD)/libenos.so
+	$(CC) $(CFLAGS_EX) -std=c99 -Iinclude -o $@ $< -L$(BUILD) -lenos $(RPATH)
 
 # The same example linked statically against the c-archive.
 $(BUILD)/report-static: c_examples/report.c include/enos.h $(BUILD)/libenos.a

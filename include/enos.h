@@ -22,7 +22,8 @@
  *
  * @section errors Errors
  * Every function that can fail returns ENOS_OK (0) or a negative ENOS_ERR_*
- * code (enos_report() may also return ENOS_QUEUED (1) when a state_dir is set:
+ * code (enos_report(), enos_post_measurepoints() and enos_post_event() may also
+ * return ENOS_QUEUED (1) when a state_dir is set:
  * test for failure with `rc < 0`). enos_strerror() names a code; enos_last_error() gives the detail of
  * the last failing call made by the calling thread. Messages never contain a
  * device secret, a signing key or a session token.
@@ -42,7 +43,8 @@
  * and the two setters may wait for a handler call in progress).
  * enos_flush() and enos_next_command() wait up to their timeout.
  * enos_authenticate(), enos_report(), enos_publish(), enos_next_sign(),
- * enos_poll() and enos_reply() may
+ * enos_poll(), enos_reply() and the thing-model calls (enos_thing_request(),
+ * enos_post_measurepoints(), enos_post_event(), enos_reply_result()) may
  * block on the network, but never longer than the RFC 7252 retransmission
  * window per exchange (MAX_TRANSMIT_WAIT = ack_timeout * 1.5 * (2^(max_retransmit+1) - 1);
  * about 93 s with the defaults), plus one re-authentication when one is needed.
@@ -78,9 +80,9 @@ extern "C" {
 /** @name Version of this header; enos_version() returns the library's. */
 /**@{*/
 #define ENOS_VERSION_MAJOR 1
-#define ENOS_VERSION_MINOR 0
+#define ENOS_VERSION_MINOR 1
 #define ENOS_VERSION_PATCH 0
-#define ENOS_VERSION_STRING "1.0.0"
+#define ENOS_VERSION_STRING "1.1.0"
 /**@}*/
 
 /** Opaque client handle. Not a pointer to memory: never dereference or free it. */
@@ -424,7 +426,8 @@ typedef struct enos_stats {
     uint64_t queued_bytes;      /**< their size on disk */
     uint64_t queued_total;      /**< reports ever put in the offline queue */
     uint64_t queue_delivered;   /**< queued reports delivered later */
-    uint64_t queue_dropped;     /**< queued reports EnOS refused for good with 4.xx (logged at error level) */
+    uint64_t queue_dropped;     /**< queued reports EnOS refused for good with 4.xx, and queued thing-model
+                                     posts whose JSON reply code was not 200 (each logged at error level) */
     uint64_t commands;          /**< commands received */
     uint64_t commands_dropped;  /**< commands received while the command queue was full (logged) */
     uint64_t state_errors;      /**< corrupt or foreign state files found, failed saves */
@@ -698,6 +701,157 @@ int enos_publish_async(enos_client *client, const char *topic, const void *paylo
 #define ENOS_RETRANSMIT_NONE (-1) /**< max_retransmit: send each request once, never retransmit */
 #define ENOS_BLOCK_OFF       (-1) /**< block_size: no block-wise transfer; payloads above one datagram are refused */
 /**@}*/
+
+/* ========================================================================== */
+/**
+ * @name Thing model (JSON): measure points, events, attributes, service replies
+ *
+ * EnOS's JSON thing-model protocol, which EnOS accepts over CoAP with the same
+ * topics and payloads as over MQTT. Each request is the envelope
+ * {"id","version":"1.0","method","params"} POSTed to /sys/{pk}/{dk}/ + the
+ * method with its dots as slashes (thing.measurepoint.post ->
+ * .../thing/measurepoint/post); EnOS answers 2.04 with the JSON reply
+ * {"id","code","data","message"}, whose "code" 200 means accepted and anything
+ * else means EnOS refused the content (1204 "Model validate failed": a name or
+ * value type the product's model does not have). These functions build the
+ * envelope, check the JSON (Go's encoding/json) and the TSL identifiers before
+ * sending anything, and turn a reply code other than 200 into
+ * ENOS_ERR_REJECTED. See docs/thing-model.md, also for when to use
+ * enos_report() (raw bytes to up_raw and a parsing script in EnOS) instead.
+ *
+ * A TSL identifier (measure point name, event id and event parameter name,
+ * each dot-separated part of a method) is 1..64 ASCII letters, digits and
+ * '_', not starting with a digit.
+ *
+ * Added in libenos 1.1 (symbol version LIBENOS_1.1).
+ */
+/**@{*/
+
+/**
+ * @brief Send the thing-model request @p method with @p params_json and wait
+ *        for EnOS's JSON reply, e.g. method "thing.attribute.query" with params
+ *        {"attributes":["name"]}.
+ *
+ * The reply's "data" (compact JSON text; "{}" when the reply has none) is
+ * copied to @p data, NUL-terminated and truncated to @p data_size - 1
+ * characters; *@p data_len gets its full length (without the NUL), so a
+ * caller can tell truncation (*data_len >= data_size) and retry with a larger
+ * buffer. Never goes through the offline queue (the answer is needed now).
+ *
+ * @param[in]  client       The client.
+ * @param[in]  method       "thing." followed by dot-separated TSL identifiers.
+ * @param[in]  params_json  One JSON object, NUL-terminated.
+ * @param[out] data         Receives the reply's data; may be NULL when @p data_size is 0.
+ * @param[in]  data_size    Capacity of @p data in bytes.
+ * @param[out] data_len     Optional (may be NULL): the data's full length; 0 on error.
+ *
+ * @return ENOS_OK           EnOS answered with code 200.
+ * @return ENOS_ERR_REJECTED EnOS's reply code was not 200 (enos_last_reply_code() and
+ *                           enos_last_reply_message() give them; enos_last_error() says
+ *                           both), or EnOS answered 4.xx/5.xx, or 2.xx without a
+ *                           thing-model reply (enos_last_reply_code() is then 0).
+ * @return ENOS_ERR_INVALID  @p client, @p method or @p params_json NULL; @p method
+ *                           not a thing-model method; @p params_json not exactly one JSON
+ *                           object; @p data NULL with @p data_size > 0. Nothing is sent.
+ * @return ENOS_ERR_CLOSED, ENOS_ERR_NETWORK, ENOS_ERR_TIMEOUT, ENOS_ERR_AUTH,
+ *         ENOS_ERR_INTERNAL as for enos_report().
+ * Thread safety: any thread, the command handler included. Blocking: as enos_report().
+ */
+int enos_thing_request(enos_client *client, const char *method, const char *params_json,
+                       char *data, size_t data_size, size_t *data_len);
+
+/**
+ * @brief Post measure points: thing.measurepoint.post with params
+ *        {"measurepoints": @p measurepoints_json, "time": the sample time}.
+ *
+ * With a state_dir this goes through the offline queue exactly like
+ * enos_report(): ENOS_QUEUED when EnOS is unreachable (or when earlier
+ * messages wait), delivered later in order and never twice, with the sample
+ * time and message id fixed at this call. A queued post that EnOS later
+ * refuses (reply code not 200) is dropped, logged (ENOS_LOG_ERROR) and counted
+ * in enos_stats.queue_dropped; it is sent once, never retried.
+ *
+ * @param[in] client              The client.
+ * @param[in] measurepoints_json  One JSON object keyed by measure point identifiers,
+ *                                e.g. {"temp":21.5,"Power":{"value":1.0,"quality":9}}.
+ * @param[in] time_ms             Sample time in ms since the Unix epoch; 0 means the
+ *                                time of this call (captured now, kept through the queue).
+ *
+ * @return ENOS_OK           EnOS answered with code 200.
+ * @return ENOS_QUEUED       (positive; only with a state_dir) stored in the offline queue.
+ * @return ENOS_ERR_REJECTED EnOS's reply code was not 200 (see enos_thing_request()),
+ *                           or EnOS answered 4.xx, or 2.xx without a thing-model reply.
+ * @return ENOS_ERR_INVALID  @p client or @p measurepoints_json NULL; not exactly one
+ *                           non-empty JSON object; a name that is not a TSL identifier;
+ *                           @p time_ms negative. Nothing is sent or queued.
+ * @return ENOS_ERR_CLOSED, ENOS_ERR_NETWORK, ENOS_ERR_TIMEOUT, ENOS_ERR_AUTH,
+ *         ENOS_ERR_FULL, ENOS_ERR_STATE, ENOS_ERR_INTERNAL as for enos_report().
+ * Thread safety: any thread, the command handler included. Blocking: as enos_report().
+ */
+int enos_post_measurepoints(enos_client *client, const char *measurepoints_json, int64_t time_ms);
+
+/**
+ * @brief Post an event: thing.event.{@p event_id}.post with params
+ *        {"events": @p events_json, "time": the sample time}, to topic
+ *        /sys/{pk}/{dk}/thing/event/{event_id}/post.
+ *
+ * @param[in] event_id     The event's TSL identifier.
+ * @param[in] events_json  One JSON object: the event's output parameters by identifier
+ *                         ({} for an event without parameters).
+ * @param[in] time_ms      As for enos_post_measurepoints().
+ * @return as enos_post_measurepoints() (an empty object is valid here); ENOS_ERR_INVALID
+ *         also for an @p event_id that is NULL or not a TSL identifier. The offline queue applies the same way.
+ * Thread safety: any thread, the command handler included. Blocking: as enos_report().
+ */
+int enos_post_event(enos_client *client, const char *event_id, const char *events_json, int64_t time_ms);
+
+/**
+ * @brief Answer a JSON thing-model command (a service call such as
+ *        .../thing/service/measurepoint/set): POST {"id": the command's id,
+ *        "code": @p code, "data": @p data_json or {}} to @p command_topic + "_reply".
+ *
+ * The id is copied from @p command_payload as the command spelled it (a
+ * string or a number).
+ *
+ * @param[in] command_topic    The topic the command came with (as the command handler
+ *                             or enos_next_command() gave it).
+ * @param[in] command_payload  The command's payload: a JSON object with an "id".
+ * @param[in] len              Its length in bytes.
+ * @param[in] code             200 for success, else the device's error code.
+ * @param[in] data_json        One JSON object, or NULL for {}.
+ *
+ * @return ENOS_OK           EnOS answered 2.xx.
+ * @return ENOS_ERR_INVALID  @p client or @p command_topic NULL, @p command_topic empty or
+ *                           not starting with '/', @p command_payload NULL with @p len > 0,
+ *                           @p command_payload not a JSON object with a string or number
+ *                           "id", @p data_json not one JSON object. Nothing is sent.
+ * @return ENOS_ERR_CLOSED, ENOS_ERR_NETWORK, ENOS_ERR_TIMEOUT, ENOS_ERR_AUTH,
+ *         ENOS_ERR_REJECTED, ENOS_ERR_INTERNAL as for enos_reply().
+ * Thread safety: any thread, the command handler included. Blocking: as enos_report().
+ */
+int enos_reply_result(enos_client *client, const char *command_topic, const void *command_payload, size_t len,
+                      int32_t code, const char *data_json);
+
+/**
+ * @brief EnOS's reply code to the last enos_thing_request(), enos_post_measurepoints()
+ *        or enos_post_event() of the calling thread: 200 when accepted, EnOS's code
+ *        (e.g. 1204) when refused, 0 when no thing-model reply arrived (invalid input,
+ *        network error, queued, ...). Each of those calls resets it first; other calls
+ *        leave it alone.
+ * Thread safety: any thread; each thread sees its own.
+ */
+int32_t enos_last_reply_code(void);
+
+/**
+ * @brief EnOS's "message" from the same reply as enos_last_reply_code(), e.g.
+ *        "Model validate failed"; "" when the reply had none.
+ * @return A NUL-terminated string in thread-local storage (printable ASCII, at most 255
+ *         characters), never NULL, valid until the calling thread's next thing-model call.
+ * Thread safety: any thread; each thread sees its own.
+ */
+const char *enos_last_reply_message(void);
+/**@}*/
+
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -80,6 +81,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	expireAfter := fs.Int("expire-after", 0, "end a session after `N` accepted messages: the next one gets 4.01 (0 = off)")
 	lifeOverride := fs.Duration("lifetime-override", 0, "expire idle sessions after this `duration` instead of the lifetime the device asked for (0 = off)")
 	control := fs.String("control", defaultControl, "loopback TCP `ADDR` of the control channel; \"off\" disables it")
+	modelFile := fs.String("model", "", "check JSON thing-model requests against the thing model in `FILE` (format: docs/enos-sim.md)")
 	logFile := fs.String("log", "", "append accepted messages as JSON lines to `FILE` instead of stdout")
 	verbose := fs.Bool("verbose", false, "print CoAP-level diagnostics (malformed datagrams, ...) to stderr")
 	fs.Usage = func() {
@@ -125,6 +127,17 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(cfg.Devices) == 0 {
 		fmt.Fprintln(stderr, "enos-sim: warning: no devices registered (use --device or --devices): every auth gets 4.01")
+	}
+	if *modelFile != "" {
+		f, err := os.Open(*modelFile)
+		if err != nil {
+			return fail(err)
+		}
+		cfg.Model, err = sim.ReadModel(f)
+		_ = f.Close()
+		if err != nil {
+			return fail(fmt.Errorf("%s: %w", *modelFile, err))
+		}
 	}
 	iv, err := hex.DecodeString(*ivHex)
 	if err != nil || len(iv) != 16 {
@@ -196,6 +209,12 @@ const commandUsage = `enos-sim command: queue a command for a device in a runnin
 
 Usage:
   enos-sim command --to PK/DK [--topic TOPIC] (--payload TEXT | --payload-hex HEX | --payload-file FILE) [--control ADDR]
+  enos-sim command --to PK/DK --service ID [--params JSON] [--id ID] [--control ADDR]
+
+The second form queues a JSON thing-model service call: method
+thing.service.ID, topic /sys/PK/DK/thing/service/ID with the dots of ID as
+slashes (e.g. --service measurepoint.set), params JSON (default {}); it prints
+the call's id, which the device's _reply must carry.
 
 The command is announced in the simulator's next response to that device
 (option 2100, plus 2102 with --command-style inline).
@@ -226,6 +245,9 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	payload := fs.String("payload", "", "command payload as `TEXT`")
 	payloadHex := fs.String("payload-hex", "", "command payload as `HEX` bytes")
 	payloadFile := fs.String("payload-file", "", "read the command payload from `FILE`")
+	service := fs.String("service", "", "queue a JSON thing-model service call of service `ID` (e.g. measurepoint.set)")
+	params := fs.String("params", "{}", "with --service: the call's params, a JSON `OBJECT`")
+	callID := fs.String("id", "", "with --service: the call's message `ID` (default: from the clock)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, commandUsage)
 		fs.PrintDefaults()
@@ -260,6 +282,27 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "enos-sim command: %v\n", err)
 			return 1
 		}
+	}
+	if *service != "" {
+		if set > 0 || *topic != "" {
+			fmt.Fprintln(stderr, "enos-sim command: --service builds topic and payload itself: no --topic or --payload*")
+			return 2
+		}
+		id := *callID
+		if id == "" {
+			id = strconv.FormatInt(time.Now().UnixMilli(), 10)
+		}
+		t, p, err := sim.ServiceCall(pk, dk, *service, id, []byte(*params))
+		if err != nil {
+			fmt.Fprintf(stderr, "enos-sim command: %v\n", err)
+			return 2
+		}
+		if _, err := sim.SendControl(*ctl, sim.ControlRequest{Op: "command", ProductKey: pk, DeviceKey: dk, Topic: t, Payload: p}, *timeout); err != nil {
+			fmt.Fprintf(stderr, "enos-sim command: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "queued service call thing.service.%s id %s for %s/%s\n", *service, id, pk, dk)
+		return 0
 	}
 	if _, err := sim.SendControl(*ctl, sim.ControlRequest{Op: "command", ProductKey: pk, DeviceKey: dk, Topic: *topic, Payload: body}, *timeout); err != nil {
 		fmt.Fprintf(stderr, "enos-sim command: %v\n", err)

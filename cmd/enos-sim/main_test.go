@@ -32,7 +32,7 @@ func TestUsage(t *testing.T) {
 	}
 	for _, f := range []string{"-listen", "-device", "-devices", "-sign-iv", "-sign-mode", "-command-style", "-seed",
 		"-drop-requests", "-drop-responses", "-delay", "-jitter", "-fail-rate", "-expire-after", "-lifetime-override",
-		"-control", "-log", "-verbose", "enos-sim command"} {
+		"-control", "-log", "-verbose", "-model", "enos-sim command"} {
 		if !strings.Contains(errb.String(), f) {
 			t.Errorf("--help does not mention %s", f)
 		}
@@ -43,6 +43,7 @@ func TestUsage(t *testing.T) {
 		{"--sign-iv", "00"},
 		{"--sign-mode", "maybe", "--device", "a:b:c", "--listen", "127.0.0.1:0", "--control", "off"},
 		{"command", "--to", "nodevice"},
+		{"--model", "/nonexistent/model.json", "--device", "a:b:c", "--listen", "127.0.0.1:0", "--control", "off"},
 		{"stray"},
 	} {
 		errb.Reset()
@@ -51,6 +52,24 @@ func TestUsage(t *testing.T) {
 		}
 		if strings.Contains(errb.String(), "pk:dk") && !strings.Contains(errb.String(), "***") {
 			t.Errorf("%v: error echoes the device spec: %s", args, errb.String())
+		}
+	}
+}
+
+// A bad service call is a usage error (2), refused before the control
+// channel (whose address here has nothing listening) is contacted.
+func TestServiceCallUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"command", "--to", "a/b", "--service", "bad id"},
+		{"command", "--to", "a/b", "--service", "x.1y"},
+		{"command", "--to", "a/b", "--service", "x", "--params", "[1]"},
+		{"command", "--to", "a/b", "--service", "x", "--params", "{"},
+		{"command", "--to", "a/b", "--service", "x", "--payload", "y"},
+		{"command", "--to", "a/b", "--service", "x", "--topic", "/t"},
+	} {
+		var out, errb bytes.Buffer
+		if rc := run(append(args, "--control", "127.0.0.1:1"), &out, &errb); rc != 2 {
+			t.Errorf("%v: rc %d (%s), want 2", args, rc, errb.String())
 		}
 	}
 }

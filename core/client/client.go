@@ -59,6 +59,8 @@ type Client struct {
 	async asyncQueue
 
 	stats statCounters
+
+	thingIDs atomic.Uint64 // the last thing-model message id (thing.go)
 }
 
 // session is what one authentication gives: a token and a sequence counter.

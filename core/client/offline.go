@@ -77,40 +77,51 @@ func retryable(err error) bool {
 // reportOffline is Report with an offline queue: reports go behind queued
 // ones, and a report that cannot be delivered now is queued (a success).
 func (c *Client) reportOffline(ctx context.Context, payload []byte) (Outcome, error) {
+	return c.deliverOrQueue(ctx, queue.Item{Topic: c.reportPath, Payload: payload}, nil)
+}
+
+// deliverOrQueue sends it now, or queues it when the queue is not empty (in
+// order) or when the delivery failed in a way that may succeed later. check,
+// if not nil, judges EnOS's 2.xx answer (a thing-model reply) and its error is
+// returned as is: EnOS refused the content, so it is not queued.
+func (c *Client) deliverOrQueue(ctx context.Context, it queue.Item, check func(Response) error) (Outcome, error) {
 	if c.closed.Load() {
 		return Outcome{}, errClosed
 	}
 	if n, _ := c.off.q.Len(); n > 0 {
-		if err := c.enqueue(payload, nil); err != nil {
+		if err := c.enqueueItem(it, nil); err != nil {
 			return Outcome{}, err
 		}
 		return Outcome{Queued: true, Cause: ErrQueuedBehind}, nil
 	}
-	var memo resend // on the stack: only a report that is queued needs it on the heap
-	_, err := c.request(ctx, codes.POST, c.reportPath, payload, &memo)
+	var memo resend // on the stack: only an item that is queued needs it on the heap
+	resp, err := c.request(ctx, codes.POST, it.Topic, it.Payload, &memo)
 	if err == nil {
-		return Outcome{}, nil
+		if check != nil {
+			err = check(resp)
+		}
+		return Outcome{}, err
 	}
 	if !retryable(err) {
 		return Outcome{}, err
 	}
 	kept := memo
-	if qerr := c.enqueue(payload, &kept); qerr != nil {
+	if qerr := c.enqueueItem(it, &kept); qerr != nil {
 		var e *Error
 		errors.As(qerr, &e)
 		return Outcome{}, &Error{Code: e.Code, Msg: e.Msg + " (delivery failed: " + err.Error() + ")", Err: e.Err}
 	}
-	c.logf(logging.Info, "report queued for later delivery: %v", err)
+	c.logf(logging.Info, "%s queued for later delivery: %v", it.Topic, err)
 	return Outcome{Queued: true, Cause: err}, nil
 }
 
-// enqueue appends a report; memo, if any, is its last exchange, which the
-// worker resends first if the report becomes the head of the queue.
-func (c *Client) enqueue(payload []byte, memo *resend) error {
+// enqueueItem appends it; memo, if any, is its last exchange, which the worker
+// resends first if it becomes the head of the queue.
+func (c *Client) enqueueItem(it queue.Item, memo *resend) error {
 	o := c.off
 	o.mu.Lock()
 	n, _ := o.q.Len()
-	err := o.q.Append(queue.Item{Topic: c.reportPath, Payload: payload})
+	err := o.q.Append(it)
 	if err == nil {
 		o.queuedTotal++
 		if n == 0 {
@@ -176,11 +187,12 @@ func (c *Client) runQueue() {
 		}
 		memo := o.head
 		o.mu.Unlock()
-		_, err = c.request(c.life, codes.POST, it.Topic, it.Payload, memo)
+		var resp Response
+		resp, err = c.request(c.life, codes.POST, it.Topic, it.Payload, memo)
 		switch {
 		case err == nil:
 			backoff = c.cfg.RetryInterval
-			c.popQueue(false)
+			c.popQueue(c.refusedQueued(it, resp))
 		case CodeOf(err) == CodeClosed:
 			continue // the loop head sees closed and stops
 		case retryable(err) || CodeOf(err) == CodeAuth || CodeOf(err) == CodeState || CodeOf(err) == CodeNoFile:

@@ -46,6 +46,7 @@ var ErrFull = errors.New("offline queue is full")
 type Item struct {
 	Topic   string // CoAP path, e.g. "/topic/sys/pk/dk/thing/model/up_raw"
 	Payload []byte
+	Kind    Kind // how the answer is judged (record.go)
 }
 
 // Queue is safe for concurrent use.
@@ -179,13 +180,10 @@ func (q *Queue) Len() (int, int64) {
 
 // Append adds it at the end and returns once it is on disk.
 func (q *Queue) Append(it Item) error {
-	if len(it.Topic) > 0xffff {
-		return fmt.Errorf("topic of %d bytes is too long to queue", len(it.Topic))
+	body, err := encodeBody(it)
+	if err != nil {
+		return err
 	}
-	body := make([]byte, 2+len(it.Topic)+len(it.Payload))
-	binary.BigEndian.PutUint16(body, uint16(len(it.Topic)))
-	copy(body[2:], it.Topic)
-	copy(body[2+len(it.Topic):], it.Payload)
 	if len(body) > MaxRecord {
 		return fmt.Errorf("message of %d bytes is larger than a queue record (%d)", len(body), MaxRecord)
 	}
@@ -231,11 +229,11 @@ func (q *Queue) Peek() (Item, bool, error) {
 	if _, err := q.f.ReadAt(body, q.head+recHeader); err != nil {
 		return Item{}, false, err
 	}
-	tl := int(binary.BigEndian.Uint16(body))
-	if 2+tl > len(body) {
-		return Item{}, false, errors.New("queue record has a bad topic length")
+	it, err := decodeBody(body)
+	if err != nil {
+		return Item{}, false, err
 	}
-	return Item{Topic: string(body[2 : 2+tl]), Payload: body[2+tl:]}, true, nil
+	return it, true, nil
 }
 
 // Pop removes the oldest record (after it was delivered) and persists the new head.

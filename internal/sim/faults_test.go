@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
 	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -232,8 +234,24 @@ func FuzzRequest(f *testing.F) {
 	f.Add(enc(codes.GET, []string{"topic", "ext", "session", vec.ProductKey, vec.DeviceKey}, "00", ""))
 	f.Add([]byte{0x40, 0x02, 0, 1, 0xff})
 	f.Add([]byte{0x44, 0x01, 0x12, 0x34, 1, 2, 3, 4, 0xBE, 0xFF, 0xFF})
+	// JSON thing-model requests, judged against a model.
+	thingPath := func(p ...string) []string {
+		return append([]string{"topic", "sys", vec.ProductKey, vec.DeviceKey, "thing"}, p...)
+	}
+	f.Add(enc(codes.POST, thingPath("measurepoint", "post"), sig,
+		`{"id":"1","version":"1.0","method":"thing.measurepoint.post","params":{"measurepoints":{"temp":1.5,"state":{"value":2,"quality":9}},"time":5}}`))
+	f.Add(enc(codes.POST, thingPath("event", "overheat", "post"), sig,
+		`{"id":"2","version":"1.0","method":"thing.event.overheat.post","params":{"events":{"level":1}}}`))
+	f.Add(enc(codes.POST, thingPath("attribute", "update"), sig,
+		`{"id":"3","version":"1.0","method":"thing.attribute.update","params":{"attributes":{"name":"x","rated":1}}}`))
+	f.Add(enc(codes.POST, thingPath("attribute", "query"), sig,
+		`{"id":"4","version":"1.0","method":"thing.attribute.query","params":{"attributes":[]}}`))
 
-	s, err := Start(Config{Devices: []Device{vec, dev2}})
+	model, err := ReadModel(strings.NewReader(testModel))
+	if err != nil {
+		f.Fatal(err)
+	}
+	s, err := Start(Config{Devices: []Device{vec, dev2}, Model: model})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -259,6 +277,9 @@ func FuzzRequest(f *testing.F) {
 		resp := s.handle(parseRequest(m.Code, m.Options, m.Payload))
 		if resp.code < codes.Created || resp.code > codes.ProxyingNotSupported {
 			t.Fatalf("response code %v", resp.code)
+		}
+		if resp.format == message.AppJSON && !json.Valid(resp.payload) {
+			t.Fatalf("JSON response %q is not JSON", resp.payload)
 		}
 		// The response must be encodable.
 		out := message.Message{Code: resp.code, MessageID: 1, Type: message.Acknowledgement, Options: resp.opts, Payload: resp.payload}

@@ -101,6 +101,11 @@ type Config struct {
 	// Tests use it to expire sessions in milliseconds.
 	LifetimeOverride time.Duration
 
+	// Model, if not nil, is the thing model JSON thing-model requests are
+	// checked against (thingmodel.go); products it does not list, and every
+	// product when it is nil, accept any identifier.
+	Model Model
+
 	// Control, if not empty, is a loopback TCP address ("127.0.0.1:0") for the
 	// operator control channel (see ControlAddr and docs/enos-sim.md).
 	Control string
@@ -129,6 +134,9 @@ type Record struct {
 	Sequence uint32 `json:"sequence"`
 	// Payload is the raw request body (base64 in JSON).
 	Payload []byte `json:"payload"`
+	// Thing is the simulator's verdict on a JSON thing-model request
+	// (measure points, events, attributes, tags); nil for other topics.
+	Thing *ThingResult `json:"thing,omitempty"`
 }
 
 // Stats counts what the simulator saw.
@@ -188,6 +196,8 @@ type Server struct {
 	mu      sync.Mutex // guards records, stats, log writes
 	records []Record
 	stats   Stats
+
+	things thingStore // attributes set by devices
 }
 
 // Start validates cfg, binds the socket(s) and serves. When it returns the

@@ -98,6 +98,8 @@ func (s *Server) topic(req request) response {
 		s.count(func(st *Stats) { st.Fetches++ })
 	} else {
 		rec := Record{Time: now.UTC(), ProductKey: d.ProductKey, DeviceKey: d.DeviceKey, Topic: topic, Sequence: seq, Payload: req.payload}
+		reply, verdict := s.thingRequest(d, strings.TrimPrefix(topic, "/sys/"+d.ProductKey+"/"+d.DeviceKey+"/"), req.payload, now.UnixMilli())
+		rec.Thing = verdict
 		var line []byte
 		if s.cfg.Log != nil {
 			// Marshalled outside s.mu (every device's reports take it);
@@ -115,6 +117,9 @@ func (s *Server) topic(req request) response {
 		}
 		s.mu.Unlock()
 		resp = response{code: codes.Changed}
+		if reply != nil {
+			resp.format, resp.payload = message.AppJSON, reply
+		}
 	}
 	s.announce(d, &resp)
 	return resp

@@ -17,9 +17,9 @@ from .client import (DELIVERED, LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_OFF, LOG_WAR
                      set_log_handler, sign, version)
 from .errors import (AuthError, BufferTooSmall, BusyError, ClosedError, EnosError, EnosTimeoutError,
                      InternalError, InvalidArgument, LibraryError, NetworkError, NoFileError, QueueFullError,
-                     RejectedError, StateError, UnsupportedError)
+                     RejectedError, StateError, ThingRejectedError, UnsupportedError)
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 __all__ = [
     "API_VERSION", "Client", "Command", "Delivery", "DELIVERED", "QUEUED", "NextSign", "Reply", "SignMode",
@@ -28,5 +28,5 @@ __all__ = [
     "EnosError", "InvalidArgument", "BufferTooSmall", "NetworkError", "EnosTimeoutError", "AuthError",
     "RejectedError", "ClosedError", "StateError", "QueueFullError", "BusyError", "NoFileError",
     "InternalError", "LibraryError",
-    "UnsupportedError",
+    "UnsupportedError", "ThingRejectedError",
 ]

@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from .errors import LibraryError, UnsupportedError
 
 #: The C API this package is written against (include/enos.h ENOS_VERSION_MAJOR/MINOR).
-API_VERSION: Tuple[int, int] = (1, 0)
+API_VERSION: Tuple[int, int] = (1, 1)
 
 # Special values of enos_config fields (include/enos.h): 0 is always the default.
 ENOS_RETRANSMIT_NONE = -1
@@ -138,6 +138,15 @@ _SIGNATURES: Dict[str, Tuple[Any, List[Any], bool]] = {
                                          ctypes.c_void_p], False),
     "enos_publish_async": (ctypes.c_int, [_client_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t,
                                           DONE_FN, ctypes.c_void_p], False),
+    # thing model (libenos 1.1)
+    "enos_thing_request": (ctypes.c_int, [_client_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                                          ctypes.c_size_t, _size_p], False),
+    "enos_post_measurepoints": (ctypes.c_int, [_client_p, ctypes.c_char_p, ctypes.c_int64], False),
+    "enos_post_event": (ctypes.c_int, [_client_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int64], False),
+    "enos_reply_result": (ctypes.c_int, [_client_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t,
+                                         ctypes.c_int32, ctypes.c_char_p], False),
+    "enos_last_reply_code": (ctypes.c_int32, [], False),
+    "enos_last_reply_message": (ctypes.c_char_p, [], False),
 }
 
 

@@ -20,6 +20,7 @@ from ._lib import (ENOS_AUTH_SIGN_SIZE, ENOS_ERR_BUFFER, ENOS_ERR_CLOSED, ENOS_E
                    ENOS_ERR_TIMEOUT, ENOS_MAX_PAYLOAD, ENOS_QUEUED, ENOS_SIGN_SIZE)
 from .errors import (BufferTooSmall, EnosTimeoutError, InvalidArgument, RejectedError, coap_code_str,
                      error_class)
+from .thing import ThingModelMixin
 
 __all__ = [
     "Client", "Command", "Reply", "Stats", "NextSign", "Delivery", "DELIVERED", "QUEUED",
@@ -331,7 +332,7 @@ def _shutdown() -> None:
         _LogState.fn = None
 
 
-class Client:
+class Client(ThingModelMixin):
     """One device connected to EnOS (an ``enos_client``).
 
     All durations are in seconds (float); ``None`` means the library's default.

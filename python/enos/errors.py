@@ -94,6 +94,25 @@ class RejectedError(EnosError):
         self.payload = payload
 
 
+class ThingRejectedError(RejectedError):
+    """EnOS refused a thing-model request's content: its JSON reply carried a code
+    other than 200 (the CoAP code was 2.04).
+
+    Attributes:
+        enos_code: EnOS's code, e.g. 1204 ("Model validate failed").
+        message: EnOS's message ("" when it gave none).
+    """
+
+    def __init__(self, detail: str, code: Optional[int] = None, name: str = "",
+                 enos_code: int = 0, message: str = "") -> None:
+        super().__init__(detail, code, name)
+        self.enos_code = enos_code
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(enos_code={self.enos_code}, message={self.message!r})"
+
+
 class ClosedError(EnosError):
     """ENOS_ERR_CLOSED: the client is closed."""
 

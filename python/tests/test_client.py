@@ -28,11 +28,12 @@ class ClientTest(SimTestCase):
 
     def test_publish_reply(self):
         with self.client() as c:
-            r = c.publish(MP_TOPIC, '{"measurepoints":{"temp":21.5}}')
+            r = c.publish(MP_TOPIC, '{"id":"1","version":"1.0","method":"thing.measurepoint.post",'
+                                    '"params":{"measurepoints":{"temp":21.5}}}')
             self.assertEqual(r.code, 68)
             self.assertEqual(r.code_str, "2.04")
             self.assertTrue(r.ok)
-            self.assertEqual(r.payload, b"")
+            self.assertEqual(r.payload, b'{"id":"1","code":200,"data":{}}')  # EnOS's JSON reply
             self.assertFalse(r.truncated)
             r2 = c.publish("/topic" + MP_TOPIC, b"{}")  # the /topic prefix is accepted too
             self.assertEqual(r2.code_str, "2.04")

@@ -52,7 +52,7 @@ build_one() { # variant src bin
   esac
 }
 for v in "${variants[@]}"; do
-  for t in test_api test_sim test_commands test_log test_async; do
+  for t in test_api test_sim test_commands test_log test_async test_thing; do
     if build_one "$v" "test/c/$t.c" "$out/${t}_$v"; then passed=$((passed + 1)); else note_fail "build $t as $v"; fi
   done
   # The header alone, pedantic, in every mode (ENOS_CONFIG_INIT without warnings).
@@ -86,8 +86,9 @@ for v in "${variants[@]}"; do
   run_prog "commands_$v" test/c/with-sim.sh -- "$out/test_commands_$v"
   run_prog "log_$v" test/c/with-sim.sh --one -- "$out/test_log_$v"
   run_prog "async_$v" test/c/with-sim.sh --one -- "$out/test_async_$v"
+  run_prog "thing_$v" test/c/with-sim.sh --one --model test/c/thing-model.json -- "$out/test_thing_$v"
 done
-# 4. The examples: c_examples/commands against the simulator.
+# 4. The examples: c_examples/commands and measurepoints against the simulator.
 if [ -x build/commands ]; then
   run_prog "example_commands" test/c/with-sim.sh --one -- test/c/test_examples.sh build/commands
 else
@@ -97,6 +98,14 @@ if [ -x build/gateway ]; then
   run_prog "example_gateway" test/c/test_gateway.sh build/gateway
 else
   note_fail "build/gateway missing (make examples)"
+fi
+
+# c_examples/measurepoints against a simulator with a thing model.
+if [ -x build/measurepoints ]; then
+  run_prog "example_measurepoints" test/c/with-sim.sh --one --model test/c/thing-model.json -- \
+    test/c/test_example_measurepoints.sh build/measurepoints
+else
+  note_fail "build/measurepoints missing (make examples)"
 fi
 
 echo "total: $passed passed, $failed failed"

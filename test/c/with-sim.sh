@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run a command with enos-sim instances running as separate processes.
 #
-#   test/c/with-sim.sh [--sim PATH] [--show] [--one] -- COMMAND [ARGS...]
+#   test/c/with-sim.sh [--sim PATH] [--show] [--one] [--model FILE] -- COMMAND [ARGS...]
 #
+# --model FILE starts the plain simulator with --model FILE (its thing model).
 # --show prints the simulators' stderr afterwards (always done on failure);
 # --one starts only the plain simulator (no ENOS_SIM_EXPIRE_*, ENOS_SIM_GET_*).
 #
@@ -24,16 +25,18 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 sim=${ENOS_SIM:-$here/build/enos-sim}
 show=0
 one=0
+model=()
 while [ $# -gt 0 ]; do
   case $1 in
     --sim) sim=$2; shift 2 ;;
     --show) show=1; shift ;;
     --one) one=1; shift ;;
+    --model) model=(--model "$2"); shift 2 ;;
     --) shift; break ;;
     *) echo "with-sim.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
-[ $# -gt 0 ] || { echo "usage: with-sim.sh [--sim PATH] [--show] [--one] -- COMMAND [ARGS...]" >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: with-sim.sh [--sim PATH] [--show] [--one] [--model FILE] -- COMMAND [ARGS...]" >&2; exit 2; }
 if [ ! -x "$sim" ]; then
   echo "with-sim.sh: $sim not found; build it with 'make sim' (go build -o build/enos-sim ./cmd/enos-sim)" >&2
   exit 1
@@ -77,7 +80,7 @@ start() {
   exit 1
 }
 
-start plain
+start plain ${model[@]+"${model[@]}"}
 export ENOS_SIM_ADDR=$addr ENOS_SIM_LOG=$tmp/plain.log ENOS_SIM_CONTROL=$control
 if [ "$one" = 0 ]; then
   start expire --expire-after "$ENOS_SIM_EXPIRE_AFTER"

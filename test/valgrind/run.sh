@@ -9,7 +9,7 @@
 #    is stripped: a suppression file for it could only say obj:*libenos.so*,
 #    which would hide every error inside the library.
 # 2. Builds, against that library (rpath build/valgrind): test/c/test_api.c,
-#    test_sim.c, test_commands.c, test_log.c (C99, as test/c/run.sh), the reliability
+#    test_sim.c, test_commands.c, test_log.c, test_thing.c (C99, as test/c/run.sh), the reliability
 #    programs of test/reliability/, and test/valgrind/canary.c.
 # 3. Runs each under
 #      valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite
@@ -26,6 +26,7 @@
 #      test_sim       all of test/c/test_sim.c, via test/c/with-sim.sh
 #      test_commands  all of test/c/test_commands.c, via test/c/with-sim.sh
 #      test_log       all of test/c/test_log.c, via test/c/with-sim.sh --one
+#      test_thing     all of test/c/test_thing.c, via test/c/with-sim.sh --one --model
 #      rel_loss       100 reports (not 1,000), 20 %/20 % loss, ACK timeout 100 ms
 #      rel_expiry     150 reports, expiry every 50, ACK timeout 100 ms
 #      rel_outage     3 s outage (not 20 s), restart on the same port
@@ -76,7 +77,7 @@ build() { # out src std
     echo "FAIL: build $1"; failed=$((failed + 1))
   fi
 }
-for t in test_api test_sim test_commands test_log; do
+for t in test_api test_sim test_commands test_log test_thing; do
   [ -f "test/c/$t.c" ] && build "$t" "test/c/$t.c" c99
 done
 for p in rel_loss rel_expiry rel_outage rel_crash rel_scale; do
@@ -148,6 +149,7 @@ run test_api   60 -- VALGRIND "$V/test_api"
 run test_sim   60 -- test/c/with-sim.sh -- VALGRIND "$V/test_sim"
 [ ! -x "$V/test_commands" ] || run test_commands 60 -- test/c/with-sim.sh -- VALGRIND "$V/test_commands"
 [ ! -x "$V/test_log" ] || run test_log 60 -- test/c/with-sim.sh --one -- VALGRIND "$V/test_log"
+[ ! -x "$V/test_thing" ] || run test_thing 60 -- test/c/with-sim.sh --one --model test/c/thing-model.json -- VALGRIND "$V/test_thing"
 run rel_loss   60 -- VALGRIND "$V/rel_loss" 100 100 42
 run rel_expiry 60 -- VALGRIND "$V/rel_expiry" 150 50 100
 run rel_outage 60 -- VALGRIND "$V/rel_outage" 3
