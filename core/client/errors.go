@@ -34,8 +34,8 @@ type Error struct {
 	Msg  string
 	// CoAP is the response code when the server answered (Rejected, Auth), else 0.
 	CoAP uint8
-	// Field names the Config field a CodeInvalid from New is about, or "".
-	Field string
+	// Field identifies the Config field a CodeInvalid from New is about, or FieldNone.
+	Field ConfigField
 	Err   error // the underlying cause, if any
 }
 

@@ -40,11 +40,22 @@ var ErrSequence = errors.New("sequence must be in 1..2147483647")
 // ErrLifetime is returned for a lifetime outside MinLifetime..MaxLifetime.
 var ErrLifetime = errors.New("lifetime must be in 30..86400 seconds")
 
+// CheckLifetime returns ErrLifetime for a session lifetime (seconds) outside
+// MinLifetime..MaxLifetime. It is the one place the range is checked: the
+// client's configuration and the auth signature (and so enos_auth_sign) call
+// it (docs/protocol.md §2).
+func CheckLifetime(lifetime int) error {
+	if lifetime < MinLifetime || lifetime > MaxLifetime {
+		return ErrLifetime
+	}
+	return nil
+}
+
 // AuthSign returns the upper-case hex SHA-256 of
 // "deviceKey{dk}lifetime{lifetime}productKey{pk}secureMode2{secret}".
 func AuthSign(productKey, deviceKey, deviceSecret string, lifetime int) (string, error) {
-	if lifetime < MinLifetime || lifetime > MaxLifetime {
-		return "", ErrLifetime
+	if err := CheckLifetime(lifetime); err != nil {
+		return "", err
 	}
 	h := sha256.New()
 	h.Write([]byte("deviceKey"))
