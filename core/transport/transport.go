@@ -4,7 +4,7 @@
 // client: the exchange runs on the calling goroutine, so an idle client costs
 // one socket and no goroutine, a lost server returns after the retransmission
 // window, and an ICMP error surfaces as a network error instead of killing the
-// connection for good (see shared/engineering-notes.md).
+// connection for good (as it does in go-coap's dialed client).
 package transport
 
 import (
@@ -24,7 +24,7 @@ import (
 	"github.com/plgd-dev/go-coap/v3/udp/coder"
 )
 
-// Options EnOS defines beyond RFC 7252 (protocol.md §3, §5).
+// Options EnOS defines beyond RFC 7252 (docs/protocol.md §3, §5).
 const (
 	OptionCommandTopic   message.OptionID = 2100 // elective: topic of a waiting command
 	OptionSign           message.OptionID = 2101 // critical: the message signature
