@@ -256,7 +256,7 @@ func configError(err error) error {
 	var e *client.Error
 	if errors.As(err, &e) && e.Field != client.FieldNone {
 		if name, ok := cFields[e.Field]; ok {
-			return &client.Error{Code: e.Code, Msg: "config->" + name + ": " + e.Msg, Err: e.Err}
+			return &client.Error{Code: e.Code, Msg: "config->" + name + ": " + e.Msg, Err: e.Err, Hint: e.Hint}
 		}
 	}
 	return err

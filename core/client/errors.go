@@ -37,13 +37,16 @@ type Error struct {
 	// Field identifies the Config field a CodeInvalid from New is about, or FieldNone.
 	Field ConfigField
 	Err   error // the underlying cause, if any
+	// Hint ends the message with what to check, "; ... (docs/troubleshooting.md)",
+	// where the library knows the likely cause (hints.go), else "".
+	Hint string
 }
 
 func (e *Error) Error() string {
 	if e.Err != nil {
-		return e.Msg + ": " + e.Err.Error()
+		return e.Msg + ": " + e.Err.Error() + e.Hint
 	}
-	return e.Msg
+	return e.Msg + e.Hint
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -70,7 +73,7 @@ func transportError(ctx context.Context, path string, err error) error {
 	case errors.Is(err, transport.ErrClosed):
 		return errClosed
 	case errors.Is(err, transport.ErrTimeout):
-		return &Error{Code: CodeTimeout, Msg: "no answer to " + path + " within the retransmission window"}
+		return &Error{Code: CodeTimeout, Msg: "no answer to " + path + " within the retransmission window", Hint: timeoutHint}
 	case errors.Is(err, transport.ErrTooBig):
 		return &Error{Code: CodeInvalid, Msg: "request to " + path + " is too large", Err: err}
 	case errors.Is(err, transport.ErrStale):
@@ -82,7 +85,7 @@ func transportError(ctx context.Context, path string, err error) error {
 	case errors.Is(err, transport.ErrReset):
 		return &Error{Code: CodeRejected, Msg: "EnOS reset the request to " + path}
 	case errors.As(err, &ne):
-		return &Error{Code: CodeNetwork, Msg: "cannot reach the server", Err: ne.Err}
+		return &Error{Code: CodeNetwork, Msg: "cannot reach the server", Err: ne.Err, Hint: networkHint}
 	case ctx.Err() != nil:
 		return ctxError(ctx.Err())
 	}

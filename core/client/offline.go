@@ -43,7 +43,7 @@ type resend struct {
 func (c *Client) openQueue() error {
 	q, err := queue.Open(c.cfg.StateDir, c.cfg.QueueMaxCount, c.cfg.QueueMaxBytes)
 	if err != nil {
-		return &Error{Code: CodeState, Msg: "cannot open the offline queue", Err: err}
+		return &Error{Code: CodeState, Msg: "cannot open the offline queue", Err: err, Hint: stateHint}
 	}
 	if q.Dropped > 0 {
 		c.logf(logging.Warn, "cut %d bytes of a torn offline queue record", q.Dropped)
@@ -115,7 +115,7 @@ func (c *Client) enqueue(payload []byte, memo *resend) error {
 	o.mu.Unlock()
 	switch {
 	case errors.Is(err, queue.ErrFull):
-		return &Error{Code: CodeFull, Msg: "offline queue is full; report not accepted"}
+		return &Error{Code: CodeFull, Msg: "offline queue is full; report not accepted", Hint: fullHint}
 	case err != nil:
 		return &Error{Code: CodeState, Msg: "cannot write the offline queue", Err: err}
 	}
