@@ -230,7 +230,7 @@ static void test_wrong_credentials(void) {
 
     TEST("wrong sign_iv: ENOS_ERR_REJECTED whose detail points at the fix");
     {
-        static const uint8_t zero_iv[16];
+        static const uint8_t zero_iv[16] = {0};
         config_for(&cfg, sim_addr);
         cfg.sign_iv = zero_iv; /* the simulator runs with the default IV */
         CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
