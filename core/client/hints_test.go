@@ -78,6 +78,14 @@ func TestTransportAndStateDetailsPointAtTheFix(t *testing.T) {
 	silent := newClient(t, hole.LocalAddr().String(), func(c *Config) { c.AckTimeout = 20 * time.Millisecond; c.MaxRetransmit = 1 })
 	wantHint(t, silent.Report(ctx, []byte("x")), CodeTimeout, "firewalls and NAT let UDP through")
 
+	// A report that cannot be delivered and does not fit the queue.
+	tiny := newClient(t, hole.LocalAddr().String(), withState(t.TempDir()), func(c *Config) {
+		c.AckTimeout = 20 * time.Millisecond
+		c.MaxRetransmit = 1
+		c.QueueMaxBytes = 1
+	})
+	wantHint(t, tiny.Report(ctx, []byte("too large for the queue")), CodeFull, "raise queue_max_count or queue_max_bytes")
+
 	dir := t.TempDir()
 	newClient(t, "127.0.0.1:1", withState(dir))
 	_, err := New(Config{Server: "127.0.0.1:1", ProductKey: tPK, DeviceKey: tDK, DeviceSecret: tSecret, StateDir: dir})

@@ -94,7 +94,7 @@ func (c *Client) reportOffline(ctx context.Context, payload []byte) error {
 	if qerr := c.enqueue(payload, &kept); qerr != nil {
 		var e *Error
 		errors.As(qerr, &e)
-		return &Error{Code: e.Code, Msg: e.Msg + " (delivery failed: " + err.Error() + ")", Err: e.Err}
+		return &Error{Code: e.Code, Msg: e.Msg + " (delivery failed: " + err.Error() + ")", Err: e.Err, Hint: e.Hint}
 	}
 	return &Error{Code: CodeQueued, Msg: "queued for later delivery: " + err.Error()}
 }
