@@ -117,7 +117,7 @@ python-test: all
 	test/c/with-sim.sh -- $(PYTHON) test/python/smoke.py
 	python/run_tests.sh
 
-# Issue 4's acceptance tests: loss, expiry, outage, kill -9, concurrency, scale.
+# Reliability acceptance tests: loss, expiry, outage, kill -9, concurrency, scale (README.md, Tests).
 reliability-test: all
 	test/reliability/run.sh
 

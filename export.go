@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"sync"
 	"time"
 	"unsafe"
 
@@ -250,22 +249,24 @@ func readConfig(fn string, cfg *C.enos_config) (client.Config, C.int) {
 	return out, 0
 }
 
-// cFields names client.Config's fields as enos_config spells them.
-var cFields = map[string]string{
-	"Server": "server", "ProductKey": "product_key", "DeviceKey": "device_key", "DeviceSecret": "device_secret",
-	"Lifetime": "lifetime_s", "AckTimeout": "ack_timeout_ms", "MaxRetransmit": "max_retransmit",
-	"SignMode": "sign_mode", "SignIV": "sign_iv", "QueueMaxCount": "queue_max_count",
-	"QueueMaxBytes": "queue_max_bytes", "RetryInterval": "retry_interval_ms", "PollInterval": "poll_interval_ms",
-	"CommandQueue": "command_queue", "BlockSize": "block_size",
+// cFields spells the configuration fields the core reports (client.Error.Field)
+// as enos_config names them; TestCFieldsNameEveryConfigField keeps it complete.
+var cFields = map[client.ConfigField]string{
+	client.FieldServer: "server", client.FieldProductKey: "product_key", client.FieldDeviceKey: "device_key",
+	client.FieldDeviceSecret: "device_secret", client.FieldLifetime: "lifetime_s", client.FieldAckTimeout: "ack_timeout_ms",
+	client.FieldMaxRetransmit: "max_retransmit", client.FieldSignMode: "sign_mode", client.FieldSignIV: "sign_iv",
+	client.FieldQueueMaxCount: "queue_max_count", client.FieldQueueMaxBytes: "queue_max_bytes",
+	client.FieldRetryInterval: "retry_interval_ms", client.FieldPollInterval: "poll_interval_ms",
+	client.FieldCommandQueue: "command_queue", client.FieldBlockSize: "block_size",
 }
 
 // configError prefixes a configuration error with the C field it is about,
 // e.g. "config->block_size: block size 100: ...".
 func configError(err error) error {
 	var e *client.Error
-	if errors.As(err, &e) && e.Field != "" {
+	if errors.As(err, &e) && e.Field != client.FieldNone {
 		if name, ok := cFields[e.Field]; ok {
-			return &client.Error{Code: e.Code, Msg: "config->" + name + ": " + e.Msg, Err: e.Err}
+			return &client.Error{Code: e.Code, Msg: "config->" + name + ": " + e.Msg, Err: e.Err, Hint: e.Hint}
 		}
 	}
 	return err
@@ -440,37 +441,22 @@ func enosgo_sign(secret *C.char, secretLen C.size_t, token *C.char, tokenLen C.s
 		return fail(fn, client.CodeBuffer, "out_size %d is too small: need %d bytes (ENOS_SIGN_SIZE(%d) = %d always suffices)",
 			uint64(outSize), need, len(tok), sign.MaxSignLen(len(tok))+1)
 	}
-	e, _ := signCache.Get().(*signEntry)
-	if e == nil || e.iv != ivb || e.secret != sec {
-		s, err := sign.NewSigner(sec, ivb[:])
-		if err != nil {
-			return fail(fn, client.CodeInvalid, "%v", err)
-		}
-		e = &signEntry{secret: strings.Clone(sec), iv: ivb, s: s, buf: make([]byte, 0, 256)}
-	}
-	v, err := e.s.AppendSign(e.buf[:0], tok, uint32(sequence))
+	// Sign straight into the caller's buffer, which holds need bytes.
+	dst := unsafe.Slice((*byte)(unsafe.Pointer(out)), need)
+	v, err := signers.AppendSign(dst[:0], sec, ivb, tok, uint32(sequence))
 	if err != nil {
 		return fail(fn, client.CodeInvalid, "%v", err)
 	}
-	e.buf = v
-	// A view of v: writeString copies it before e is put back for reuse.
-	rc = writeString(fn, out, outSize, unsafe.String(unsafe.SliceData(v), len(v)))
-	signCache.Put(e)
-	return rc
+	if len(v) != need-1 || unsafe.SliceData(v) != unsafe.SliceData(dst) {
+		// SignLen promised the length and out has room for it: anything else is a bug.
+		return fail(fn, client.CodeInternal, "signature of %d characters, expected %d", len(v), need-1)
+	}
+	dst[need-1] = 0
+	return 0
 }
 
-// signCache keeps recently used Signers for enos_sign, keyed by secret and IV:
-// repeated calls for one device skip SHA-256 of the secret and the AES key
-// expansion. sync.Pool is per-P and lock-free, so concurrent callers do not
-// contend; the GC may empty it, which costs one recomputation.
-var signCache sync.Pool
-
-type signEntry struct {
-	secret string
-	iv     [16]byte
-	s      *sign.Signer
-	buf    []byte
-}
+// signers keeps the Signers of recent enos_sign calls (core/sign.SignerCache).
+var signers sign.SignerCache
 
 //export enosgo_auth_sign
 func enosgo_auth_sign(pk, dk, secret *C.char, lifetime C.int32_t, out *C.char, outSize C.size_t) (rc C.int) {
@@ -491,15 +477,16 @@ func enosgo_auth_sign(pk, dk, secret *C.char, lifetime C.int32_t, out *C.char, o
 	if out == nil {
 		return fail(fn, client.CodeInvalid, "out is NULL")
 	}
-	if lifetime < sign.MinLifetime || lifetime > sign.MaxLifetime {
+	// The lifetime is checked (by the core) before the buffer size.
+	v, err := sign.AuthSign(pkS, dkS, secretS, int(lifetime))
+	if errors.Is(err, sign.ErrLifetime) {
 		return fail(fn, client.CodeInvalid, "lifetime_s %d is out of range 30..86400", int32(lifetime))
+	}
+	if err != nil {
+		return fail(fn, client.CodeInvalid, "%v", err)
 	}
 	if outSize < sign.AuthSignLen+1 {
 		return fail(fn, client.CodeBuffer, "out_size %d is too small: need %d bytes (ENOS_AUTH_SIGN_SIZE)", uint64(outSize), sign.AuthSignLen+1)
-	}
-	v, err := sign.AuthSign(pkS, dkS, secretS, int(lifetime))
-	if err != nil {
-		return fail(fn, client.CodeInvalid, "%v", err)
 	}
 	return writeString(fn, out, outSize, v)
 }

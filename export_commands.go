@@ -16,8 +16,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"sync"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -232,31 +230,14 @@ func enosgo_reply(h C.uintptr_t, topic *C.char, payload unsafe.Pointer, n C.size
 
 // ---- logging ---------------------------------------------------------------
 
-// logSink is one enos_set_log_handler registration. active counts calls in
-// progress, so that a replacement can wait until the old one is not running.
-type logSink struct {
-	fn, user uintptr
-	active   atomic.Int64
-}
-
-var (
-	logSetMu sync.Mutex // serializes setters only; never held by a log call
-	logCur   atomic.Pointer[logSink]
-)
-
-func logToC(level logging.Level, msg string) {
-	s := logCur.Load()
-	if s == nil {
-		return
+// logToC returns the handler that passes a message to the C function fn
+// with its user pointer, as a NUL-terminated copy valid during the call.
+func logToC(fn, user C.uintptr_t) logging.Handler {
+	return func(level logging.Level, msg string) {
+		b := make([]byte, len(msg)+1)
+		copy(b, msg)
+		C.enosc_call_log(fn, user, C.int(level), (*C.char)(unsafe.Pointer(&b[0])))
 	}
-	s.active.Add(1)
-	defer s.active.Add(-1)
-	if logCur.Load() != s { // replaced meanwhile: the setter may not wait for us
-		return
-	}
-	b := make([]byte, len(msg)+1)
-	copy(b, msg)
-	C.enosc_call_log(C.uintptr_t(s.fn), C.uintptr_t(s.user), C.int(level), (*C.char)(unsafe.Pointer(&b[0])))
 }
 
 //export enosgo_set_log_handler
@@ -269,23 +250,12 @@ func enosgo_set_log_handler(fn, user C.uintptr_t, level C.int, inLog C.int) (rc 
 	if inLog != 0 {
 		return fail(name, client.CodeInvalid, "must not be called from inside the log handler")
 	}
-	logSetMu.Lock()
-	defer logSetMu.Unlock()
-	var next *logSink
-	if fn != 0 && level != C.int(logging.Off) {
-		next = &logSink{fn: uintptr(fn), user: uintptr(user)}
-	}
-	old := logCur.Swap(next)
-	if next == nil {
+	// core/logging guarantees that the previous handler is not running and
+	// is never called again once SetHandler returns.
+	if fn == 0 {
 		logging.SetHandler(nil, logging.Off)
 	} else {
-		logging.SetHandler(logToC, logging.Level(level))
-	}
-	// After this returns, the previous handler is not running and is never called again.
-	if old != nil {
-		for old.active.Load() != 0 {
-			time.Sleep(50 * time.Microsecond)
-		}
+		logging.SetHandler(logToC(fn, user), logging.Level(level))
 	}
 	return 0
 }

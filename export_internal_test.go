@@ -202,3 +202,17 @@ func TestWriteStringAndPutCString(t *testing.T) {
 		t.Errorf("buffer after empty %q", buf)
 	}
 }
+
+// Every field the core can report has its enos_config name, so no
+// configuration error reaches C without saying which member is wrong.
+func TestCFieldsNameEveryConfigField(t *testing.T) {
+	for _, f := range client.ConfigFields() {
+		if cFields[f] == "" {
+			t.Errorf("client.ConfigField %d has no enos_config name in cFields", f)
+		}
+	}
+	err := configError(&client.Error{Code: client.CodeInvalid, Field: client.FieldLifetime, Msg: "lifetime 29 s is outside 30..86400"})
+	if got := err.Error(); got != "config->lifetime_s: lifetime 29 s is outside 30..86400" {
+		t.Errorf("configError = %q", got)
+	}
+}

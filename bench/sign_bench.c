@@ -83,7 +83,7 @@ int main(int argc, char **argv) {
     EVP_Digest(SECRET, strlen(SECRET), d, &dl, md, NULL);
     if (!EVP_EncryptInit_ex2(ccached, aes, d + 8, IV, NULL)) return 1;
 
-    /* 1. identical output (protocol.md test vectors + random sequences) */
+    /* 1. identical output (docs/protocol.md test vectors + random sequences) */
     const char *want1 = "A3A7B1325BCE9F925F54E6D8134AA3EB3F57D08BE168FA28B47327C8C9F13C23";
     uint32_t seqs[] = {1, 2, 9, 10, 99, 1000000, 2147483647};
     for (size_t i = 0; i < sizeof seqs / sizeof *seqs; i++) {
@@ -96,7 +96,7 @@ int main(int argc, char **argv) {
         }
         if (seqs[i] == 1 && strcmp(a, want1)) { fprintf(stderr, "test vector mismatch: %s\n", a); return 1; }
     }
-    printf("sign_identical yes (%zu sequences incl. protocol.md vectors)\n", sizeof seqs / sizeof *seqs);
+    printf("sign_identical yes (%zu sequences incl. docs/protocol.md vectors)\n", sizeof seqs / sizeof *seqs);
 
     /* 2. interleaved timing: each round runs every variant, order rotated */
     double *ns[NV];

@@ -19,7 +19,7 @@ import (
 	"github.com/libenos/libenos/internal/testutil"
 )
 
-// The protocol.md test device.
+// The test device of docs/protocol.md §8.
 const (
 	testPK     = "MuGsF6W4"
 	testDK     = "15bBZlRknc"

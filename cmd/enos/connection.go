@@ -228,8 +228,8 @@ func (inv *invocation) clientConfig() (client.Config, error) {
 	if err != nil {
 		return client.Config{}, err
 	}
-	if c.lifetime < sign.MinLifetime || c.lifetime > sign.MaxLifetime {
-		return client.Config{}, usagef("--lifetime %d: want 30..86400 seconds", c.lifetime)
+	if sign.CheckLifetime(c.lifetime) != nil {
+		return client.Config{}, usagef("--lifetime %d: want %d..%d seconds", c.lifetime, sign.MinLifetime, sign.MaxLifetime)
 	}
 	if c.ackTimeout < client.MinAckTimeout || c.ackTimeout > client.MaxAckTimeout {
 		return client.Config{}, usagef("--ack-timeout %v: want 1ms..60s", c.ackTimeout)

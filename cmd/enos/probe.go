@@ -19,7 +19,7 @@ var cmdProbe = &subcommand{
 	name:    "probe",
 	summary: "find which signature variant a live EnOS accepts",
 	usage:   "probe [--payload TEXT] [--topic TOPIC] [--format text|json] [connection flags]",
-	help: `Settles the questions the EnOS documentation leaves open (protocol.md §3):
+	help: `Settles the questions the EnOS documentation leaves open (docs/protocol.md §3):
 which AES-CBC IV option 2101 uses, and whether EnOS wants option 2101 at all.
 
 It authenticates once with the given settings (a refused authentication stops

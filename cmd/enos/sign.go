@@ -15,7 +15,7 @@ var cmdSign = &subcommand{
 	summary: "compute an option-2101 or authentication signature offline",
 	usage:   "sign --token TOKEN [--sequence N] [--secret SECRET] [--iv IV]\n       enos sign --auth [--product-key PK --device-key DK --secret SECRET --lifetime S]",
 	help: `Computes a signature locally, without the network, to compare with a
-capture or another implementation (protocol.md §2-3). Prints the upper-case
+capture or another implementation (docs/protocol.md §2-3). Prints the upper-case
 hex value on stdout.
 
 Message signature (option 2101): AES-128-CBC, key SHA-256(secret)[8:24], IV

@@ -14,7 +14,7 @@ import (
 	"github.com/libenos/libenos/core/transport"
 )
 
-// SignMode says when requests carry option 2101 (protocol.md §3).
+// SignMode says when requests carry option 2101 (docs/protocol.md §3).
 type SignMode int
 
 const (

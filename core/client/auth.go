@@ -27,11 +27,11 @@ func (c *Client) authenticate(ctx context.Context) error {
 	switch {
 	case resp.Code>>5 == 2:
 	case resp.Code>>5 == 4:
-		err := &Error{Code: CodeAuth, CoAP: resp.Code, Msg: "EnOS refused authentication with " + CodeString(resp.Code) + detail(resp.Payload)}
+		err := &Error{Code: CodeAuth, CoAP: resp.Code, Msg: "EnOS refused authentication with " + CodeString(resp.Code) + detail(resp.Payload), Hint: authHint(resp.Code)}
 		c.logf(logging.Warn, "%v", err)
 		return err
 	default:
-		err := &Error{Code: CodeRejected, CoAP: resp.Code, Msg: "EnOS answered " + CodeString(resp.Code) + " to authentication" + detail(resp.Payload)}
+		err := &Error{Code: CodeRejected, CoAP: resp.Code, Msg: "EnOS answered " + CodeString(resp.Code) + " to authentication" + detail(resp.Payload), Hint: authHint(resp.Code)}
 		c.logf(logging.Warn, "%v", err)
 		return err
 	}

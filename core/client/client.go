@@ -351,7 +351,7 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 		}
 		c.stats.failed.Add(1)
 		return resp, &Error{Code: CodeRejected, CoAP: resp.Code,
-			Msg: "EnOS answered " + CodeString(resp.Code) + " to " + path + detail(resp.Payload)}
+			Msg: "EnOS answered " + CodeString(resp.Code) + " to " + path + detail(resp.Payload), Hint: c.rejectionHint(resp.Code, path, signed, freshAuth)}
 	}
 }
 

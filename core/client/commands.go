@@ -29,7 +29,7 @@ const (
 	pollExchanges = 8
 )
 
-// Command is one command EnOS sent to the device (protocol.md §5).
+// Command is one command EnOS sent to the device (docs/protocol.md §5).
 type Command struct {
 	// Topic is the MQTT topic without the CoAP "/topic" prefix, e.g.
 	// "/sys/{pk}/{dk}/thing/model/down_raw"; Reply takes it as it is.

@@ -26,31 +26,31 @@ const (
 func (cfg Config) normalize() (Config, error) {
 	var err error
 	if cfg.Server, err = serverAddr(cfg.Server); err != nil {
-		return cfg, inField("Server", err)
+		return cfg, inField(FieldServer, err)
 	}
 	if err := checkSegment("product key", cfg.ProductKey); err != nil {
-		return cfg, inField("ProductKey", err)
+		return cfg, inField(FieldProductKey, err)
 	}
 	if err := checkSegment("device key", cfg.DeviceKey); err != nil {
-		return cfg, inField("DeviceKey", err)
+		return cfg, inField(FieldDeviceKey, err)
 	}
 	if cfg.DeviceSecret == "" {
-		return cfg, inField("DeviceSecret", errorf(CodeInvalid, "device secret is empty"))
+		return cfg, inField(FieldDeviceSecret, errorf(CodeInvalid, "device secret is empty"))
 	}
 	if len(cfg.DeviceSecret) > maxSecretLen {
-		return cfg, inField("DeviceSecret", errorf(CodeInvalid, "device secret is longer than %d bytes", maxSecretLen))
+		return cfg, inField(FieldDeviceSecret, errorf(CodeInvalid, "device secret is longer than %d bytes", maxSecretLen))
 	}
 	switch {
 	case cfg.Lifetime == 0:
 		cfg.Lifetime = DefaultLifetime
-	case cfg.Lifetime < sign.MinLifetime || cfg.Lifetime > sign.MaxLifetime:
-		return cfg, inField("Lifetime", errorf(CodeInvalid, "lifetime %d s is outside 30..86400", cfg.Lifetime))
+	case sign.CheckLifetime(cfg.Lifetime) != nil:
+		return cfg, inField(FieldLifetime, errorf(CodeInvalid, "lifetime %d s is outside 30..86400", cfg.Lifetime))
 	}
 	switch {
 	case cfg.AckTimeout == 0:
 		cfg.AckTimeout = DefaultAckTimeout
 	case cfg.AckTimeout < MinAckTimeout || cfg.AckTimeout > MaxAckTimeout:
-		return cfg, inField("AckTimeout", errorf(CodeInvalid, "ACK timeout %v is outside 1 ms..60 s", cfg.AckTimeout))
+		return cfg, inField(FieldAckTimeout, errorf(CodeInvalid, "ACK timeout %v is outside 1 ms..60 s", cfg.AckTimeout))
 	}
 	switch {
 	case cfg.MaxRetransmit == 0:
@@ -58,39 +58,39 @@ func (cfg Config) normalize() (Config, error) {
 	case cfg.MaxRetransmit < 0:
 		cfg.MaxRetransmit = 0
 	case cfg.MaxRetransmit > MaxMaxRetransmit:
-		return cfg, inField("MaxRetransmit", errorf(CodeInvalid, "max retransmit %d is above %d", cfg.MaxRetransmit, MaxMaxRetransmit))
+		return cfg, inField(FieldMaxRetransmit, errorf(CodeInvalid, "max retransmit %d is above %d", cfg.MaxRetransmit, MaxMaxRetransmit))
 	}
 	if cfg.SignMode < SignAuto || cfg.SignMode > SignNever {
-		return cfg, inField("SignMode", errorf(CodeInvalid, "sign mode %d is not 0 (auto), 1 (always) or 2 (never)", cfg.SignMode))
+		return cfg, inField(FieldSignMode, errorf(CodeInvalid, "sign mode %d is not 0 (auto), 1 (always) or 2 (never)", cfg.SignMode))
 	}
 	if cfg.SignIV != nil && len(cfg.SignIV) != 16 {
-		return cfg, inField("SignIV", errorf(CodeInvalid, "sign IV must be 16 bytes, got %d", len(cfg.SignIV)))
+		return cfg, inField(FieldSignIV, errorf(CodeInvalid, "sign IV must be 16 bytes, got %d", len(cfg.SignIV)))
 	}
 	if cfg.QueueMaxCount, err = orDefault("queue max count", cfg.QueueMaxCount, DefaultQueueMaxCount, 1<<24); err != nil {
-		return cfg, inField("QueueMaxCount", err)
+		return cfg, inField(FieldQueueMaxCount, err)
 	}
 	if cfg.QueueMaxBytes, err = orDefault("queue max bytes", cfg.QueueMaxBytes, DefaultQueueMaxBytes, 1<<40); err != nil {
-		return cfg, inField("QueueMaxBytes", err)
+		return cfg, inField(FieldQueueMaxBytes, err)
 	}
 	if cfg.RetryInterval, err = orDefault("retry interval", cfg.RetryInterval, DefaultRetryInterval, maxRetryInterval); err != nil {
-		return cfg, inField("RetryInterval", err)
+		return cfg, inField(FieldRetryInterval, err)
 	}
 	if cfg.PollInterval < 0 || (cfg.PollInterval > 0 && cfg.PollInterval < 10*time.Millisecond) {
-		return cfg, inField("PollInterval", errorf(CodeInvalid, "poll interval %v is neither 0 (off) nor at least 10 ms", cfg.PollInterval))
+		return cfg, inField(FieldPollInterval, errorf(CodeInvalid, "poll interval %v is neither 0 (off) nor at least 10 ms", cfg.PollInterval))
 	}
 	if cfg.BlockSize != 0 && cfg.BlockSize != BlockOff {
 		if err := cfg.params().Validate(); err != nil {
-			return cfg, &Error{Code: CodeInvalid, Field: "BlockSize", Msg: fmt.Sprintf("block size %d", cfg.BlockSize), Err: err}
+			return cfg, &Error{Code: CodeInvalid, Field: FieldBlockSize, Msg: fmt.Sprintf("block size %d", cfg.BlockSize), Err: err}
 		}
 	}
 	if cfg.CommandQueue, err = orDefault("command queue", cfg.CommandQueue, DefaultCommandQueue, 1<<20); err != nil {
-		return cfg, inField("CommandQueue", err)
+		return cfg, inField(FieldCommandQueue, err)
 	}
 	return cfg, nil
 }
 
 // inField names the Config field an error is about (Error.Field).
-func inField(field string, err error) error {
+func inField(field ConfigField, err error) error {
 	if e, ok := err.(*Error); ok {
 		e.Field = field
 	}

@@ -37,16 +37,19 @@ type Error struct {
 	Msg  string
 	// CoAP is the response code when the server answered (Rejected, Auth), else 0.
 	CoAP uint8
-	// Field names the Config field a CodeInvalid from New is about, or "".
-	Field string
+	// Field identifies the Config field a CodeInvalid from New is about, or FieldNone.
+	Field ConfigField
 	Err   error // the underlying cause, if any
+	// Hint ends the message with what to check, "; ... (docs/troubleshooting.md)",
+	// where the library knows the likely cause (hints.go), else "".
+	Hint string
 }
 
 func (e *Error) Error() string {
 	if e.Err != nil {
-		return e.Msg + ": " + e.Err.Error()
+		return e.Msg + ": " + e.Err.Error() + e.Hint
 	}
-	return e.Msg
+	return e.Msg + e.Hint
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -73,7 +76,7 @@ func transportError(ctx context.Context, path string, err error) error {
 	case errors.Is(err, transport.ErrClosed):
 		return errClosed
 	case errors.Is(err, transport.ErrTimeout):
-		return &Error{Code: CodeTimeout, Msg: "no answer to " + path + " within the retransmission window"}
+		return &Error{Code: CodeTimeout, Msg: "no answer to " + path + " within the retransmission window", Hint: timeoutHint}
 	case errors.Is(err, transport.ErrTooBig):
 		return &Error{Code: CodeInvalid, Msg: "request to " + path + " is too large", Err: err}
 	case errors.Is(err, transport.ErrStale):
@@ -88,7 +91,7 @@ func transportError(ctx context.Context, path string, err error) error {
 		// Not the network: retrying cannot help until descriptors are freed.
 		return &Error{Code: CodeNoFile, Msg: "cannot open a socket: the process is out of file descriptors (raise ulimit -n / LimitNOFILE, or use fewer clients)", Err: err}
 	case errors.As(err, &ne):
-		return &Error{Code: CodeNetwork, Msg: "cannot reach the server", Err: ne.Err}
+		return &Error{Code: CodeNetwork, Msg: "cannot reach the server", Err: ne.Err, Hint: networkHint}
 	case ctx.Err() != nil:
 		return ctxError(ctx.Err())
 	}

@@ -44,7 +44,7 @@ type resend struct {
 func (c *Client) openQueue() error {
 	q, err := queue.Open(c.cfg.StateDir, c.cfg.QueueMaxCount, c.cfg.QueueMaxBytes)
 	if err != nil {
-		return &Error{Code: CodeState, Msg: "cannot open the offline queue", Err: err}
+		return &Error{Code: CodeState, Msg: "cannot open the offline queue", Err: err, Hint: stateHint}
 	}
 	if q.Dropped > 0 {
 		c.logf(logging.Warn, "cut %d bytes of a torn offline queue record", q.Dropped)
@@ -109,7 +109,7 @@ func (c *Client) deliverOrQueue(ctx context.Context, it queue.Item, check func(R
 	if qerr := c.enqueueItem(it, &kept); qerr != nil {
 		var e *Error
 		errors.As(qerr, &e)
-		return Outcome{}, &Error{Code: e.Code, Msg: e.Msg + " (delivery failed: " + err.Error() + ")", Err: e.Err}
+		return Outcome{}, &Error{Code: e.Code, Msg: e.Msg + " (delivery failed: " + err.Error() + ")", Err: e.Err, Hint: e.Hint}
 	}
 	c.logf(logging.Info, "%s queued for later delivery: %v", it.Topic, err)
 	return Outcome{Queued: true, Cause: err}, nil
@@ -131,7 +131,7 @@ func (c *Client) enqueueItem(it queue.Item, memo *resend) error {
 	o.mu.Unlock()
 	switch {
 	case errors.Is(err, queue.ErrFull):
-		return &Error{Code: CodeFull, Msg: "offline queue is full; report not accepted"}
+		return &Error{Code: CodeFull, Msg: "offline queue is full; report not accepted", Hint: fullHint}
 	case err != nil:
 		return &Error{Code: CodeState, Msg: "cannot write the offline queue", Err: err}
 	}

@@ -19,10 +19,10 @@ func (c *Client) openState() error {
 	id := state.Identity(c.cfg.Server, c.cfg.ProductKey, c.cfg.DeviceKey, c.cfg.DeviceSecret, string(c.cfg.SignIV))
 	st, err := state.Open(c.cfg.StateDir, id)
 	if errors.Is(err, state.ErrLocked) {
-		return &Error{Code: CodeState, Msg: "state directory " + c.cfg.StateDir + " is used by another client or process"}
+		return &Error{Code: CodeState, Msg: "state directory " + c.cfg.StateDir + " is used by another client or process", Hint: lockedHint}
 	}
 	if err != nil {
-		return &Error{Code: CodeState, Msg: "cannot open state directory", Err: err}
+		return &Error{Code: CodeState, Msg: "cannot open state directory", Err: err, Hint: stateHint}
 	}
 	c.store = st
 	saved, ok, err := st.Load()

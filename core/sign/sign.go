@@ -1,6 +1,6 @@
 // Package sign computes the two EnOS CoAP signatures: the authentication
 // signature sent in POST /auth/{pk}/{dk}, and the per-message option-2101
-// signature, AES-128-CBC over "token{T}sequence{S}" (see shared/protocol.md §2-3).
+// signature, AES-128-CBC over "token{T}sequence{S}" (see docs/protocol.md §2-3).
 //
 // Everything here is pure computation: no I/O, no global state.
 package sign
@@ -31,7 +31,7 @@ const (
 // AuthSignLen is the length of an auth signature: SHA-256 as hex.
 const AuthSignLen = 64
 
-// DefaultIV is the IV the project chose for option 2101 (protocol.md §3, Decision).
+// DefaultIV is the IV the project chose for option 2101 (docs/protocol.md §3, Decision: the IV).
 var DefaultIV = [16]byte{'5', '4', '3', 'y', 'h', 'j', 'y', '9', '7', 'a', 'e', '7', 'f', 'y', 'f', 'g'}
 
 // ErrSequence is returned for a sequence outside 1..MaxSequence.
@@ -40,11 +40,22 @@ var ErrSequence = errors.New("sequence must be in 1..2147483647")
 // ErrLifetime is returned for a lifetime outside MinLifetime..MaxLifetime.
 var ErrLifetime = errors.New("lifetime must be in 30..86400 seconds")
 
+// CheckLifetime returns ErrLifetime for a session lifetime (seconds) outside
+// MinLifetime..MaxLifetime. It is the one place the range is checked: the
+// client's configuration and the auth signature (and so enos_auth_sign) call
+// it (docs/protocol.md §2).
+func CheckLifetime(lifetime int) error {
+	if lifetime < MinLifetime || lifetime > MaxLifetime {
+		return ErrLifetime
+	}
+	return nil
+}
+
 // AuthSign returns the upper-case hex SHA-256 of
 // "deviceKey{dk}lifetime{lifetime}productKey{pk}secureMode2{secret}".
 func AuthSign(productKey, deviceKey, deviceSecret string, lifetime int) (string, error) {
-	if lifetime < MinLifetime || lifetime > MaxLifetime {
-		return "", ErrLifetime
+	if err := CheckLifetime(lifetime); err != nil {
+		return "", err
 	}
 	h := sha256.New()
 	h.Write([]byte("deviceKey"))

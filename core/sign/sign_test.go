@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// Vectors from shared/protocol.md, computed independently with OpenSSL.
+// Vectors of docs/protocol.md §8, computed independently with OpenSSL.
 const (
 	vPK     = "MuGsF6W4"
 	vDK     = "15bBZlRknc"

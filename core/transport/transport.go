@@ -24,7 +24,7 @@ import (
 	"github.com/plgd-dev/go-coap/v3/udp/coder"
 )
 
-// Options EnOS defines beyond RFC 7252 (protocol.md §3, §5).
+// Options EnOS defines beyond RFC 7252 (docs/protocol.md §3, §5).
 const (
 	OptionCommandTopic   message.OptionID = 2100 // elective: topic of a waiting command
 	OptionSign           message.OptionID = 2101 // critical: the message signature

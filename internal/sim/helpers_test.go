@@ -15,7 +15,7 @@ import (
 	"github.com/plgd-dev/go-coap/v3/udp/coder"
 )
 
-// The test vector device of protocol.md §3.
+// The test vector device of docs/protocol.md §8.
 var vec = Device{ProductKey: "MuGsF6W4", DeviceKey: "15bBZlRknc", Secret: "sMgTXBUvDNeWGAJWnDcT"}
 
 var dev2 = Device{ProductKey: "pk2", DeviceKey: "dk2", Secret: "secret-two"}

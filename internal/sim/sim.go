@@ -1,5 +1,5 @@
 // Package sim is enos-sim's server: a local stand-in for EnOS's non-DTLS CoAP
-// device endpoint (see shared/protocol.md), strict where EnOS is strict, with
+// device endpoint (see docs/protocol.md), strict where EnOS is strict, with
 // seeded fault injection for tests.
 //
 // It is a real CoAP server over UDP, with go-coap v3's message codec. Tests start it in-process
@@ -27,7 +27,7 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message"
 )
 
-// CoAP option numbers of EnOS's scheme (protocol.md §3, §5).
+// CoAP option numbers of EnOS's scheme (docs/protocol.md §3, §5).
 const (
 	OptionCommandTopic   message.OptionID = 2100 // elective: topic of a waiting command
 	OptionSign           message.OptionID = 2101 // critical: the message signature

@@ -1,4 +1,4 @@
-"""Stateless functions: signature vectors of shared/protocol.md, auth_sign, version, errors."""
+"""Stateless functions: signature vectors of docs/protocol.md §8, auth_sign, version, errors."""
 
 import ctypes
 import os

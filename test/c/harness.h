@@ -66,7 +66,7 @@ static inline int h_finish(void) {
     return h_failed == 0 ? 0 : 1;
 }
 
-/* Credentials and vectors of shared/protocol.md. */
+/* Credentials and vectors of docs/protocol.md §8. */
 #define V_PK     "MuGsF6W4"
 #define V_DK     "15bBZlRknc"
 #define V_SECRET "sMgTXBUvDNeWGAJWnDcT"

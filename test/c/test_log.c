@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include "harness.h"
 
-/* protocol.md's vector: SignKey of V_SECRET = SHA-256(secret)[8:24] */
+/* docs/protocol.md §8's vector: SignKey of V_SECRET = SHA-256(secret)[8:24] */
 #define V_SIGNKEY "E12C6EB6A77242CBCCEF8B14261A0CE7"
 #define WRONG_SECRET "thisIsNotTheSecret42"
 

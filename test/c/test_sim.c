@@ -224,9 +224,25 @@ static void test_wrong_credentials(void) {
     CHECK_RC(enos_authenticate(c), ENOS_ERR_AUTH);
     CHECK(strlen(enos_last_error()) > 0);
     CHECK(strstr(enos_last_error(), "not-the-secret") == NULL); /* no secret in messages */
+    CHECK(strstr(enos_last_error(), "check product_key, device_key and device_secret") != NULL);
+    CHECK(strstr(enos_last_error(), "docs/troubleshooting.md") != NULL);
     CHECK_RC(enos_report(c, "x", 1), ENOS_ERR_AUTH);
     CHECK(h_now() - t0 < 3.0); /* no retry loop */
     CHECK_RC(enos_close(c), ENOS_OK);
+
+    TEST("wrong sign_iv: ENOS_ERR_REJECTED whose detail points at the fix");
+    {
+        static const uint8_t zero_iv[16] = {0};
+        config_for(&cfg, sim_addr);
+        cfg.sign_iv = zero_iv; /* the simulator runs with the default IV */
+        CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+        CHECK_ERR_MSG(enos_report(c, "x", 1), ENOS_ERR_REJECTED, "4.01");
+        CHECK(strstr(enos_last_error(), "EnOS refused the signature") != NULL);
+        CHECK(strstr(enos_last_error(), "check sign_iv or run `enos probe`") != NULL);
+        CHECK(strstr(enos_last_error(), "docs/troubleshooting.md") != NULL);
+        CHECK(strstr(enos_last_error(), cfg.device_secret) == NULL);
+        CHECK_RC(enos_close(c), ENOS_OK);
+    }
 
     TEST("unknown device: ENOS_ERR_AUTH");
     config_for(&cfg, sim_addr);

@@ -8,7 +8,7 @@
 # --one starts only the plain simulator (no ENOS_SIM_EXPIRE_*, ENOS_SIM_GET_*).
 #
 # Starts three simulators on free loopback ports for the test device
-# (protocol.md's vector credentials, and a second device), each with its control channel on a free
+# (the vector credentials of docs/protocol.md §8, and a second device), each with its control channel on a free
 # loopback TCP port, and exports, for COMMAND:
 #   ENOS_SIM_ADDR, ENOS_SIM_LOG, ENOS_SIM_CONTROL   a plain simulator (--command-style inline),
 #                                                   its JSON-lines log and control address

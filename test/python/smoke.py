@@ -64,7 +64,7 @@ def main():
     detail = lambda: lib.enos_last_error().decode()  # noqa: E731
     check(lib.enos_version() == header_version(), "version %s" % lib.enos_version().decode())
 
-    # Signature vectors of shared/protocol.md.
+    # Signature vectors of docs/protocol.md §8.
     secret, token = b"sMgTXBUvDNeWGAJWnDcT", b"8GjM3fXkD2oQ"
     out = ctypes.create_string_buffer(ENOS_SIGN_SIZE(len(token)))
     rc = lib.enos_sign(secret, token, 1, None, out, len(out))

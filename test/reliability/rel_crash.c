@@ -1,4 +1,4 @@
-/* Reliability test 4 (issue 4): kill -9 of a reporting process, restart on the
+/* Reliability test 4: kill -9 of a reporting process, restart on the
  * same state directory.
  *
  * One binary, three roles:

@@ -1,4 +1,4 @@
-/* Reliability test 2 (issue 4): forced token expiry every 50 messages.
+/* Reliability test 2: forced token expiry every 50 messages.
  *
  * enos-sim runs as a separate process with --expire-after 50: the 51st message
  * of every session gets 4.01 and the session ends, so the client must

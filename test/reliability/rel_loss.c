@@ -1,4 +1,4 @@
-/* Reliability test 1 (issue 4): reports through a lossy network.
+/* Reliability test 1: reports through a lossy network.
  *
  * Starts enos-sim as a separate process with --drop-requests 0.2
  * --drop-responses 0.2 --seed N (real loss on the wire: the sim's UDP relay

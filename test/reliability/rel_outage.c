@@ -1,4 +1,4 @@
-/* Reliability test 3 (issue 4): the simulator is stopped for 20 s and
+/* Reliability test 3: the simulator is stopped for 20 s and
  * restarted on the same port (all sessions lost).
  *
  * One client with a state_dir (so it has an offline queue):

@@ -1,4 +1,4 @@
-/* Reliability test 5 (issue 4): concurrency and scale, against enos-sim as a
+/* Reliability test 5: concurrency and scale, against enos-sim as a
  * separate process.
  *
  * Part A: 16 threads x 200 reports on ONE client. Payloads "tNN-IIIII".

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reliability tests of libenos (issue 4, "Done when"): C programs that drive the
+# Reliability tests of libenos (README.md, Tests): C programs that drive the
 # real build/libenos.so against enos-sim running as a SEPARATE process with its
 # fault flags. Each program starts and stops its own simulator(s) (posix_spawn,
 # free loopback ports, --control on a free port, --log in a scratch directory).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# libenos under valgrind memcheck (issue 4: "the C tests run ... under valgrind
-# (with a suppression file for the Go runtime's own frames)").
+# libenos under valgrind memcheck: the C tests run under valgrind, with a
+# suppression file for the Go runtime's own frames.
 #
 # 1. Builds build/valgrind/libenos.so.1: the same library as `make`, but with
 #    symbols (no -s -w, so valgrind names runtime.* frames) and with
