@@ -153,7 +153,9 @@ typedef struct enos_config {
                                            -1 turns block-wise off, else a power of two 16..1024 */
 } enos_config;
 
-/** Largest payload a request may carry (with block-wise transfer). */
+/** Largest payload a request may carry (with block-wise transfer); see
+ *  "Delivery guarantees" at the end of this header for the limit with
+ *  block-wise transfer off. */
 #define ENOS_MAX_PAYLOAD 65536
 
 /**
@@ -229,7 +231,10 @@ int enos_authenticate(enos_client *client);
  * @return ENOS_OK           EnOS acknowledged the report with 2.xx.
  * @return ENOS_QUEUED       (positive; only with a state_dir) not delivered now but
  *                           stored in the offline queue, to be delivered later in order.
- * @return ENOS_ERR_INVALID  @p client is NULL, or @p payload is NULL with @p len > 0.
+ * @return ENOS_ERR_INVALID  @p client is NULL, or @p payload is NULL with @p len > 0, or
+ *                           @p len is above ENOS_MAX_PAYLOAD or (block_size -1) above one
+ *                           datagram: refused before anything is sent, authenticated,
+ *                           sequenced or queued (see "Delivery guarantees").
  * @return ENOS_ERR_CLOSED   @p client was closed, or is not a client.
  * @return ENOS_ERR_NETWORK  the server cannot be resolved or reached (ICMP error);
  *                           the next call tries again.
@@ -587,6 +592,39 @@ const char *enos_last_error(void);
  * @return A static string, never NULL.
  */
 const char *enos_version(void);
+
+/* ------------------------------------------------------------------------ */
+/**
+ * @name Delivery guarantees
+ *
+ * Size limits. A payload that can never be delivered is ENOS_ERR_INVALID at
+ * once, before anything is sent, authenticated, sequenced or queued, and
+ * enos_last_error() names the limit. Only the length is looked at before
+ * that check: a length above the limit is never used to read the buffer.
+ * - Always: at most ENOS_MAX_PAYLOAD (65536) bytes.
+ * - With block_size -1 (block-wise off): the request must fit one datagram of
+ *   1472 bytes with its 4-byte header, 8-byte token, the Uri-Path options of
+ *   its path (one byte plus the segment for each segment; two for a segment
+ *   of 13..268 bytes), the payload marker and, once a session signs, its
+ *   option-2101 signature (ENOS_SIGN_SIZE(token_len) - 1 bytes plus 4 or 5). With
+ *   typical keys and a 12-character token a report may carry about 1,300
+ *   bytes; the exact number is in the error message.
+ * - With block-wise on, the signature of a session must leave room for a
+ *   16-byte block; a session token so long that it does not (hundreds of
+ *   bytes) makes every request ENOS_ERR_INVALID while that session lasts.
+ *
+ * What drops a queued report. A report in the offline queue is dropped
+ * (counted in queue_dropped, logged) only when EnOS itself refused it: a
+ * 4.xx answer other than 4.01, after any re-authentication. Every other
+ * failure keeps it for a later retry: no answer, 5.xx, a refused
+ * authentication, 4.01, and local errors (ENOS_ERR_INVALID such as a token
+ * whose signature does not fit, ENOS_ERR_STATE, ENOS_ERR_INTERNAL). The one
+ * exception is a record that breaks the size limits of the current
+ * configuration (written by a client with another block_size): it can never
+ * be sent and would block the queue forever, so it is dropped and logged.
+ */
+/**@{*/
+/**@}*/
 
 #ifdef __cplusplus
 }

@@ -35,6 +35,10 @@ type Client struct {
 	closed atomic.Bool
 	// lastActive is when a request last completed (UnixNano), for the poller.
 	lastActive atomic.Int64
+	// signLen is the longest option-2101 value of the current session (0: not
+	// signing, or no session yet), for the size check that runs before the
+	// turn is taken. Written with the turn held.
+	signLen atomic.Int64
 
 	// Guarded by turn.
 	signer       *sign.Signer
@@ -186,6 +190,9 @@ func (c *Client) Authenticate(ctx context.Context) error {
 // in order by a background worker. While anything is queued, new reports go
 // behind it. CodeFull means the queue is full and the report was not taken.
 func (c *Client) Report(ctx context.Context, payload []byte) error {
+	if err := c.checkRequestSize(c.reportPath, len(payload)); err != nil {
+		return err
+	}
 	if c.off != nil {
 		return c.reportOffline(ctx, payload)
 	}
@@ -263,6 +270,9 @@ func (c *Client) needsAuth() bool {
 // request sends one signed request, authenticating first when needed and
 // once more when EnOS answers 4.01; in auto sign mode a 4.02 turns signing off.
 func (c *Client) request(ctx context.Context, method codes.Code, path string, payload []byte, memo *resend) (Response, error) {
+	if err := c.checkRequestSize(path, len(payload)); err != nil {
+		return Response{}, err
+	}
 	if err := c.acquire(ctx); err != nil {
 		return Response{}, err
 	}
@@ -340,6 +350,7 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 			c.logf(logging.Warn, "EnOS answered 4.02 to a signed request: it does not know option 2101; no longer signing")
 			c.no2101 = true
 			c.sess.signing = false
+			c.signLen.Store(0)
 			continue
 		}
 		c.stats.failed.Add(1)

@@ -165,6 +165,14 @@ func (c *Client) runQueue() {
 			backoff = c.backoffWait(backoff, backoff)
 			continue
 		}
+		if err := c.checkSize(it.Topic, len(it.Payload), 0); err != nil {
+			// Only a record written under other limits (another block
+			// size, an older version) gets here: it can never be sent
+			// under this configuration and would block the queue forever.
+			c.logf(logging.Error, "dropping a queued report that cannot be sent: %v", err)
+			c.popQueue(true)
+			continue
+		}
 		o.mu.Lock()
 		if o.head == nil {
 			o.head = &resend{}
@@ -178,17 +186,31 @@ func (c *Client) runQueue() {
 			c.popQueue(false)
 		case CodeOf(err) == CodeClosed:
 			continue // the loop head sees closed and stops
-		case retryable(err) || CodeOf(err) == CodeAuth || CodeOf(err) == CodeState:
-			// Keep the data; try again later.
-			c.logf(logging.Debug, "offline queue waits %v: %v", backoff, err)
-			backoff = c.backoffWait(backoff, c.cfg.RetryInterval)
-		default:
-			// EnOS refuses this message for good (4.xx other than 4.01): it
-			// would block the queue forever. Drop it, loudly.
+		case refusedByEnos(err):
+			// EnOS refuses this message for good (4.xx other than 4.01,
+			// after any re-authentication): it would block the queue
+			// forever. Drop it, loudly.
 			c.logf(logging.Error, "dropping a queued report EnOS refuses: %v", err)
 			c.popQueue(true)
+		default:
+			// Anything else (no answer, 5.xx, authentication, a local error
+			// such as a session whose signature leaves no room, a state
+			// file that cannot be written) keeps the data: try again later.
+			c.logf(logging.Debug, "offline queue waits %v: %v", backoff, err)
+			if !retryable(err) {
+				c.logf(logging.Warn, "offline queue cannot deliver now, keeps the report: %v", err)
+			}
+			backoff = c.backoffWait(backoff, c.cfg.RetryInterval)
 		}
 	}
+}
+
+// refusedByEnos says whether EnOS itself refused a request for good: a 4.xx
+// answer other than 4.01 (a 4.01 that persists after re-authentication is a
+// session problem, not a verdict on the report).
+func refusedByEnos(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == CodeRejected && e.CoAP>>5 == 4 && e.CoAP != uint8(codes.Unauthorized)
 }
 
 func (c *Client) popQueue(dropped bool) {

@@ -701,6 +701,54 @@ static void test_close_ends_unlimited_waits(void) {
     }
 }
 
+/* A payload that can never be delivered is ENOS_ERR_INVALID before anything
+ * is sent, authenticated or queued; a huge len with a small buffer is only
+ * compared, never copied (it used to crash the process in the queue). */
+static void test_oversized_reports(void) {
+    enos_config cfg;
+    char server[64], dir[] = "/tmp/enos-test-XXXXXX";
+    enos_client *c = NULL;
+    enos_stats st = ENOS_STATS_INIT;
+    static char big[ENOS_MAX_PAYLOAD + 1];
+    char small[16] = "tiny";
+    int port;
+    TEST("oversized reports: ENOS_ERR_INVALID, nothing queued, no crash");
+    CHECK(mkdtemp(dir) != NULL);
+    port = udp_port(0, NULL);
+    snprintf(server, sizeof server, "127.0.0.1:%d", port);
+    valid_config(&cfg, server);
+    cfg.state_dir = dir;
+    cfg.ack_timeout_ms = 20;
+    cfg.max_retransmit = 1;
+    cfg.retry_interval_ms = 50;
+    CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+    CHECK_INVALID(enos_report(c, small, (size_t)1 << 30), "maximum");
+    CHECK_INVALID(enos_report(c, big, sizeof big), "65536");
+    CHECK_RC(enos_get_stats(c, &st), ENOS_OK);
+    CHECK(st.auths == 0 && st.queued_total == 0);
+    CHECK_RC(enos_report(c, small, 4), ENOS_QUEUED);
+    /* behind a queued report too */
+    CHECK_INVALID(enos_report(c, small, (size_t)1 << 30), "maximum");
+    CHECK_INVALID(enos_report(c, big, sizeof big), "maximum");
+    CHECK_RC(enos_get_stats(c, &st), ENOS_OK);
+    CHECK(st.queued_total == 1);
+    CHECK_RC(enos_close(c), ENOS_OK);
+
+    TEST("block-wise off: a payload above one datagram is ENOS_ERR_INVALID");
+    cfg.block_size = -1;
+    c = NULL;
+    CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+    CHECK_INVALID(enos_report(c, big, 2000), "one datagram");
+    CHECK_RC(enos_get_stats(c, &st), ENOS_OK);
+    CHECK(st.queued == 1); /* the one from before, nothing new */
+    CHECK_RC(enos_close(c), ENOS_OK);
+    {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        CHECK(system(cmd) == 0);
+    }
+}
+
 int main(void) {
     test_version();
     test_strerror();
@@ -721,5 +769,6 @@ int main(void) {
     test_config_v020_fields();
     test_new_functions_bad_args();
     test_close_ends_unlimited_waits();
+    test_oversized_reports();
     return h_finish();
 }
