@@ -622,6 +622,13 @@ const char *enos_version(void);
  * exception is a record that breaks the size limits of the current
  * configuration (written by a client with another block_size): it can never
  * be sent and would block the queue forever, so it is dropped and logged.
+ *
+ * Order. Reports are recorded in call order, outages included: once a report
+ * is queued, every report called after it goes behind it, also one that was
+ * already waiting for its turn while the earlier one was still being decided
+ * (sent, unanswered, about to be queued). enos_publish() and enos_reply() are
+ * not queued: during an outage they fail instead, and may reach EnOS before
+ * reports queued earlier.
  */
 /**@{*/
 /**@}*/

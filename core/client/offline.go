@@ -73,30 +73,61 @@ func retryable(err error) bool {
 	return false
 }
 
-// report is Report with an offline queue: reports go behind queued ones, and
-// a report that cannot be delivered now is queued.
+// reportOffline is Report with an offline queue: reports go behind queued
+// ones, and a report that cannot be delivered now is queued.
+//
+// Call order holds across an outage: the decision to queue a report is made
+// with the turn still held, and a report that waited for its turn looks at
+// the queue again once it has it, so a report called while an earlier one
+// was being decided never goes out ahead of it.
 func (c *Client) reportOffline(ctx context.Context, payload []byte) error {
 	if c.closed.Load() {
 		return errClosed
 	}
-	if n, _ := c.off.q.Len(); n > 0 {
-		if err := c.enqueue(payload, nil); err != nil {
-			return err
-		}
-		return &Error{Code: CodeQueued, Msg: "queued behind earlier undelivered reports"}
+	if c.queueLen() > 0 {
+		return c.enqueueBehind(payload)
+	}
+	if err := c.acquire(ctx); err != nil {
+		return err
+	}
+	if c.queueLen() > 0 { // queued while this report waited for its turn
+		c.release()
+		return c.enqueueBehind(payload)
 	}
 	var memo resend // on the stack: only a report that is queued needs it on the heap
-	_, err := c.request(ctx, codes.POST, c.reportPath, payload, &memo)
-	if err == nil || !retryable(err) {
+	_, err := c.requestLocked(ctx, codes.POST, c.reportPath, payload, &memo)
+	if err == nil {
+		c.fetchCommands(ctx)
+		c.release()
+		return nil
+	}
+	if !retryable(err) {
+		c.release()
 		return err
 	}
 	kept := memo
-	if qerr := c.enqueue(payload, &kept); qerr != nil {
+	qerr := c.enqueue(payload, &kept)
+	c.release()
+	if qerr != nil {
 		var e *Error
 		errors.As(qerr, &e)
 		return &Error{Code: e.Code, Msg: e.Msg + " (delivery failed: " + err.Error() + ")", Err: e.Err}
 	}
 	return &Error{Code: CodeQueued, Msg: "queued for later delivery: " + err.Error()}
+}
+
+// queueLen is the number of queued reports (0 when the queue cannot say).
+func (c *Client) queueLen() int {
+	n, _ := c.off.q.Len()
+	return n
+}
+
+// enqueueBehind queues a report behind earlier undelivered ones.
+func (c *Client) enqueueBehind(payload []byte) error {
+	if err := c.enqueue(payload, nil); err != nil {
+		return err
+	}
+	return &Error{Code: CodeQueued, Msg: "queued behind earlier undelivered reports"}
 }
 
 // enqueue appends a report; memo, if any, is its last exchange, which the
