@@ -135,6 +135,13 @@ func (c *Client) enqueueBehind(payload []byte) error {
 func (c *Client) enqueue(payload []byte, memo *resend) error {
 	o := c.off
 	o.mu.Lock()
+	if c.closed.Load() {
+		// Close closes the queue file under o.mu after setting closed: a
+		// report that gets here first is on disk, any later one is refused
+		// as the client being closed, not as a file error.
+		o.mu.Unlock()
+		return errClosed
+	}
 	n, _ := o.q.Len()
 	err := o.q.Append(queue.Item{Topic: c.reportPath, Payload: payload})
 	if err == nil {
@@ -330,5 +337,7 @@ func (c *Client) stopQueue() {
 		}
 		<-ch
 	}
+	o.mu.Lock() // see enqueue: no append runs while the file closes
 	_ = o.q.Close()
+	o.mu.Unlock()
 }
