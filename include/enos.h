@@ -363,7 +363,12 @@ int enos_auth_sign(const char *product_key, const char *device_key, const char *
  * A call blocked on this client in another thread returns ENOS_ERR_CLOSED.
  * The handle is never reused: a second close, or any call after it, returns
  * ENOS_ERR_CLOSED. With a state_dir, reports still in the offline queue stay
- * on disk and are delivered by the next client on that directory.
+ * on disk and are delivered by the next client on that directory. If the
+ * offline queue's worker has a report's exchange in flight, enos_close()
+ * first waits for its answer, at most 1.5 x ack_timeout_ms and never more
+ * than 5 s, and records the delivery (see "Delivery guarantees"); a call of
+ * another thread that is in an exchange at that moment may complete during
+ * that wait instead of returning ENOS_ERR_CLOSED.
  *
  * Command handler: called from outside the handler, enos_close() returns only
  * once the handler is not running, and it is never called again (its user
@@ -379,8 +384,10 @@ int enos_auth_sign(const char *product_key, const char *device_key, const char *
  * @return ENOS_ERR_CLOSED   already closed, or not a client.
  * @return ENOS_ERR_INTERNAL a bug in libenos (the handle is closed anyway).
  *
- * Thread safety: any thread. Blocking: no network I/O; waits for the client's
- * own goroutines to notice, and for a command handler call in progress.
+ * Thread safety: any thread. Blocking: no network I/O of its own; waits for
+ * the client's own goroutines to notice, for a command handler call in
+ * progress and, with a state_dir, up to min(1.5 x ack_timeout_ms, 5 s) for
+ * the answer to a queued report's exchange in flight.
  */
 int enos_close(enos_client *client);
 
@@ -629,6 +636,30 @@ const char *enos_version(void);
  * (sent, unanswered, about to be queued). enos_publish() and enos_reply() are
  * not queued: during an outage they fail instead, and may reach EnOS before
  * reports queued earlier.
+ *
+ * Races with enos_close(). A call that loses the race returns
+ * ENOS_ERR_CLOSED; a report it returns ENOS_QUEUED for is on disk. A report
+ * whose call returned ENOS_ERR_CLOSED was not queued, and may or may not have
+ * reached EnOS (its exchange was cut off).
+ *
+ * What is at-least-once (with a state_dir; nothing is ever lost). A queued
+ * report is resent as the same CoAP message (same Message ID and token, from
+ * the same socket) while the client lives, so EnOS's deduplication answers a
+ * retry it has seen instead of recording it again. A report is recorded twice
+ * only when the process ends between EnOS receiving a queued report and the
+ * client learning of it:
+ * - kill -9 (or a crash, or power loss) after EnOS's answer arrived and
+ *   before the queue recorded the delivery, or while an exchange was
+ *   unanswered;
+ * - enos_close() while the worker's exchange of a queued report was in
+ *   flight and its answer did not arrive within the wait above
+ *   (min(1.5 x ack_timeout_ms, 5 s)): a lost or late answer;
+ * - enos_close() or a crash after a queued report's last transmission was
+ *   received by EnOS but its answer was lost.
+ * In each case the next client on the directory sends the report again from
+ * a new socket, with a new Message ID, token and sequence, which EnOS cannot
+ * recognise as a duplicate. Reports sent without a state_dir are never sent
+ * again after a failure: the caller decides.
  */
 /**@{*/
 /**@}*/

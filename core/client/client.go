@@ -55,8 +55,12 @@ type Client struct {
 	off       *offline  // the offline queue, with a state directory
 
 	// life ends when the client closes; background work runs under it.
+	// closing is closed first, when Close starts: nothing new begins after
+	// it, while an exchange of the queue worker in flight may still finish
+	// (see Close).
 	life     context.Context
 	lifeDone context.CancelFunc
+	closing  chan struct{}
 	poller   sync.WaitGroup
 
 	stats statCounters
@@ -98,6 +102,7 @@ func New(cfg Config) (*Client, error) {
 		signScratch: make([]byte, 0, 128),
 	}
 	c.life, c.lifeDone = context.WithCancel(context.Background())
+	c.closing = make(chan struct{})
 	if cfg.StateDir != "" {
 		if err := c.openState(); err != nil {
 			c.lifeDone()
@@ -132,7 +137,7 @@ func (c *Client) acquire(ctx context.Context) error {
 	case c.turn <- struct{}{}:
 	case <-ctx.Done():
 		return ctxError(ctx.Err())
-	case <-c.life.Done():
+	case <-c.closing:
 		return errClosed
 	}
 	if c.closed.Load() {
@@ -148,9 +153,18 @@ var errClosed = errorf(CodeClosed, "client is closed")
 
 // Close ends the client: an exchange in progress returns CodeClosed, and so
 // does every later call. Close is idempotent.
+//
+// With an offline queue, an exchange of the queue worker in flight is first
+// given up to closeWait to get its answer (the worker records a delivery
+// before it stops): cutting it off would leave a report that EnOS may have
+// recorded in the queue, to be sent again as a new message after a restart.
 func (c *Client) Close() error {
 	if c.closed.Swap(true) {
 		return nil
+	}
+	close(c.closing)
+	if c.off != nil {
+		c.settleQueue(c.closeWait())
 	}
 	c.lifeDone()
 	c.inbox.stop()

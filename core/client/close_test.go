@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,5 +54,55 @@ func TestReportsRacingCloseReturnClosed(t *testing.T) {
 				t.Fatalf("round %d: a report racing Close returned %v (code %d), want CodeClosed", round, err, CodeOf(err))
 			}
 		}
+	}
+}
+
+// TestCloseDuringQueuedRetryDoesNotDouble: a queued report's retry reaches
+// EnOS, which records it; its answer is on the way when the host calls Close.
+// Close used to cut the exchange off at once: the report stayed queued and
+// the next client on the directory sent it again as a new message, which
+// EnOS recorded a second time. Close now waits (bounded by 1.5 × the ACK
+// timeout) for the answer of the queued exchange in flight and records it.
+func TestCloseDuringQueuedRetryDoesNotDouble(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	g := startGate(t, s.Addr())
+	dir := t.TempDir()
+	cfg := func(c *Config) { c.AckTimeout = 400 * time.Millisecond; c.MaxRetransmit = -1 }
+	c := newClient(t, g.Addr(), withState(dir), cfg)
+	ctx := context.Background()
+	if err := c.Report(ctx, []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	g.setOpen(false)
+	wantCode(t, c.Report(ctx, []byte("report-X")), CodeQueued)
+	marker := []byte("report-X")
+	g.mu.Lock()
+	seen := 0
+	for _, d := range g.seen {
+		if strings.Contains(string(d), "report-X") {
+			seen++
+		}
+	}
+	// EnOS answers again, but slowly: the answer to the retry is held back
+	// for 150 ms, well inside the retry's 400..600 ms timeout.
+	g.delay = 150 * time.Millisecond
+	g.open = true
+	g.mu.Unlock()
+	g.waitSeen(marker, seen+1, 10*time.Second) // the worker's retry went through to EnOS
+	start := time.Now()
+	c.Close()
+	took := time.Since(start)
+	if took > 5*time.Second {
+		t.Errorf("Close took %v", took)
+	}
+
+	c2 := newClient(t, g.Addr(), withState(dir), cfg)
+	fctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := c2.Flush(fctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(payloads(s.Records()), ","); got != "first,report-X" {
+		t.Fatalf("EnOS recorded %s, want first,report-X", got)
 	}
 }

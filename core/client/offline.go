@@ -287,7 +287,7 @@ func (c *Client) sleep(d time.Duration) bool {
 		return true
 	case <-c.off.wake:
 		return false
-	case <-c.life.Done():
+	case <-c.closing:
 		return false
 	}
 }
@@ -316,10 +316,43 @@ func (c *Client) Flush(ctx context.Context) error {
 		c.kickQueue()
 		select {
 		case <-ch:
-		case <-c.life.Done():
+		case <-c.closing:
 			return errClosed
 		case <-ctx.Done():
 			return &Error{Code: CodeTimeout, Msg: "offline queue not empty when the flush timeout ran out", Err: ctx.Err()}
+		}
+	}
+}
+
+// maxCloseWait bounds how long Close waits for the queue worker's exchange.
+const maxCloseWait = 5 * time.Second
+
+// closeWait is how long Close lets the queue worker's exchange in flight run
+// on: 1.5 × the ACK timeout covers the answer to its latest transmission
+// (RFC 7252 assumes an answer within ACK_TIMEOUT), at most maxCloseWait.
+func (c *Client) closeWait() time.Duration {
+	return min(c.cfg.AckTimeout*3/2, maxCloseWait)
+}
+
+// settleQueue waits up to d for the queue worker to stop on its own. Close
+// has set closed and closed c.closing: the worker starts no new exchange and
+// wakes from a back-off at once; only an exchange in flight keeps it, until
+// it is answered (and the delivery recorded) or d runs out.
+func (c *Client) settleQueue(d time.Duration) {
+	o := c.off
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		o.mu.Lock()
+		running, ch := o.running, o.changed
+		o.mu.Unlock()
+		if !running {
+			return
+		}
+		select {
+		case <-ch:
+		case <-t.C:
+			return
 		}
 	}
 }
