@@ -135,8 +135,12 @@ typedef struct enos_config {
     const char    *device_key;      /**< required; same rules as product_key */
     const char    *device_secret;   /**< required; never logged, never part of an error message */
     int32_t        lifetime_s;      /**< 30..86400; 0 means 3600 */
-    int32_t        ack_timeout_ms;  /**< 0 means 2000 (RFC 7252 ACK_TIMEOUT) */
-    int32_t        max_retransmit;  /**< 0 means 4 (RFC 7252 MAX_RETRANSMIT); negative means none */
+    int32_t        ack_timeout_ms;  /**< 0 means 2000 (RFC 7252 ACK_TIMEOUT); 1..60000 */
+    int32_t        max_retransmit;  /**< 0 means 4 (RFC 7252 MAX_RETRANSMIT); negative means none; at most 10,
+                                         and together with ack_timeout_ms the window
+                                         ack_timeout_ms * 1.5 * (2^(max_retransmit+1) - 1) at most 2 hours
+                                         (e.g. 60000 ms allows up to 5), else ENOS_ERR_INVALID naming
+                                         config->max_retransmit */
     int32_t        sign_mode;       /**< ENOS_SIGN_*; 0 is ENOS_SIGN_AUTO */
     const uint8_t *sign_iv;         /**< 16 bytes; NULL means the ASCII bytes "543yhjy97ae7fyfg" */
     const char    *state_dir;       /**< NULL: nothing persisted; else session and offline queue live here

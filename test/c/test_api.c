@@ -749,6 +749,22 @@ static void test_oversized_reports(void) {
     }
 }
 
+/* ack_timeout_ms and max_retransmit are each in range, but their window
+ * (60 s * 1.5 * 2047, about 51 hours) is not: refused at init, naming the field. */
+static void test_window_bound(void) {
+    enos_config cfg;
+    enos_client *c = NULL;
+    TEST("retransmission window above 2 hours: ENOS_ERR_INVALID");
+    valid_config(&cfg, "127.0.0.1");
+    cfg.ack_timeout_ms = 60000;
+    cfg.max_retransmit = 10;
+    CHECK_INVALID(enos_init(&cfg, &c), "config->max_retransmit");
+    CHECK(c == NULL);
+    cfg.max_retransmit = 5; /* 60 s * 1.5 * 63 = 94.5 min */
+    CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+    CHECK_RC(enos_close(c), ENOS_OK);
+}
+
 int main(void) {
     test_version();
     test_strerror();
@@ -770,5 +786,6 @@ int main(void) {
     test_new_functions_bad_args();
     test_close_ends_unlimited_waits();
     test_oversized_reports();
+    test_window_bound();
     return h_finish();
 }
