@@ -102,7 +102,9 @@ typedef struct enos_client enos_client;
 /** @name Sign modes (enos_config.sign_mode): when requests carry option 2101 */
 /**@{*/
 #define ENOS_SIGN_AUTO   0        /**< send option 2101 when the auth response carried a token;
-                                       stop signing if EnOS answers 4.02 Bad Option */
+                                       on 4.02 Bad Option resend unsigned, and stop signing for the
+                                       client's life after two such requests in a row (see
+                                       "Delivery guarantees") */
 #define ENOS_SIGN_ALWAYS 1        /**< always send option 2101 */
 #define ENOS_SIGN_NEVER  2        /**< never send option 2101 */
 /**@}*/
@@ -640,6 +642,16 @@ const char *enos_version(void);
  * (sent, unanswered, about to be queued). enos_publish() and enos_reply() are
  * not queued: during an outage they fail instead, and may reach EnOS before
  * reports queued earlier.
+ *
+ * Sign mode auto and 4.02. A 4.02 Bad Option to a signed request makes
+ * libenos resend that request without option 2101. If EnOS accepts it, that
+ * is one signal that EnOS does not know option 2101; two in a row (no signed
+ * request accepted in between) turn signing off for the rest of the client's
+ * life (a new client signs again while EnOS hands out tokens). If EnOS
+ * refuses the unsigned resend, the 4.02 was not its verdict (a forged or
+ * spurious datagram): libenos resends the request signed once more and takes
+ * that answer, and keeps signing. One forged 4.02 therefore costs at most two
+ * extra exchanges and never turns signing off.
  *
  * Races with enos_close(). A call that loses the race returns
  * ENOS_ERR_CLOSED; a report it returns ENOS_QUEUED for is on disk. A report
