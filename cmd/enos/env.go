@@ -264,10 +264,17 @@ func (e *env) hide(s string) {
 	}
 }
 
-// redact removes every hidden string from s.
+// minRedactLen is the shortest hidden string redact looks for. A shorter one
+// (a secret such as "wrong") matches ordinary words by chance, and replacing
+// them would tell the reader what the secret is. libenos never puts a secret
+// or token in a message; the redaction is a second line of defence for
+// strings long enough to be found only where they leaked.
+const minRedactLen = 8
+
+// redact removes every hidden string of at least minRedactLen bytes from s.
 func (e *env) redact(s string) string {
 	for _, h := range e.hidden {
-		if h != "" {
+		if len(h) >= minRedactLen {
 			s = strings.ReplaceAll(s, h, "[redacted]")
 		}
 	}
