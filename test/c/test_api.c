@@ -765,6 +765,70 @@ static void test_window_bound(void) {
     CHECK_RC(enos_close(c), ENOS_OK);
 }
 
+/* Reports racing enos_close() with a state_dir (reports going into the
+ * offline queue) return ENOS_ERR_CLOSED, never ENOS_ERR_STATE. */
+struct racer {
+    enos_client *c;
+    int rc;
+    volatile int started;
+};
+
+static void *race_reports(void *p) {
+    struct racer *r = (struct racer *)p;
+    for (;;) {
+        int rc = enos_report(r->c, "r", 1);
+        r->started = 1;
+        if (rc != ENOS_QUEUED) {
+            r->rc = rc;
+            return NULL;
+        }
+    }
+}
+
+static void test_reports_racing_close(void) {
+    enos_config cfg;
+    char server[64], dir[] = "/tmp/enos-test-XXXXXX";
+    struct racer r[4];
+    pthread_t th[4];
+    enos_client *c = NULL;
+    int i, round, fd = -1, port;
+    char cmd[128];
+    TEST("reports racing enos_close: ENOS_ERR_CLOSED, not ENOS_ERR_STATE");
+    CHECK(mkdtemp(dir) != NULL);
+    port = udp_port(1, &fd); /* a black hole: every report is queued */
+    snprintf(server, sizeof server, "127.0.0.1:%d", port);
+    for (round = 0; round < 5; round++) {
+        valid_config(&cfg, server);
+        cfg.state_dir = dir;
+        cfg.ack_timeout_ms = 10;
+        cfg.max_retransmit = -1;
+        c = NULL;
+        CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+        CHECK_RC(enos_report(c, "q", 1), ENOS_QUEUED);
+        for (i = 0; i < 4; i++) {
+            r[i].c = c;
+            r[i].rc = 12345;
+            r[i].started = 0;
+            CHECK(pthread_create(&th[i], NULL, race_reports, &r[i]) == 0);
+        }
+        for (i = 0; i < 4; i++) {
+            while (!r[i].started) {
+                h_sleep_ms(1);
+            }
+        }
+        CHECK_RC(enos_close(c), ENOS_OK);
+        for (i = 0; i < 4; i++) {
+            pthread_join(th[i], NULL);
+            CHECK_RC(r[i].rc, ENOS_ERR_CLOSED);
+        }
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void) {
     test_version();
     test_strerror();
@@ -787,5 +851,6 @@ int main(void) {
     test_close_ends_unlimited_waits();
     test_oversized_reports();
     test_window_bound();
+    test_reports_racing_close();
     return h_finish();
 }
