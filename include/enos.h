@@ -286,7 +286,8 @@ int enos_report(enos_client *client, const void *payload, size_t len);
  * @return ENOS_OK           EnOS answered 2.xx.
  * @return ENOS_ERR_INVALID  @p client or @p topic NULL, @p topic empty or malformed,
  *                           @p payload NULL with @p len > 0, @p reply NULL with
- *                           @p reply_size > 0.
+ *                           @p reply_size > 0, or @p len above the size limits
+ *                           (see enos_report(); nothing sent, no sequence consumed).
  * @return ENOS_ERR_CLOSED, ENOS_ERR_NETWORK, ENOS_ERR_TIMEOUT, ENOS_ERR_AUTH,
  *         ENOS_ERR_REJECTED, ENOS_ERR_INTERNAL as for enos_report().
  *
