@@ -201,9 +201,18 @@ func TestLocalErrorsNeverDropQueuedReports(t *testing.T) {
 		wantCode(t, c.Report(ctx, []byte(fmt.Sprint(i))), CodeQueued)
 	}
 	g.setOpen(true)
-	// Let the worker try for a while (many retries at 20 ms).
-	deadline := time.Now().Add(time.Second)
+	// Wait until the worker has authenticated with the big token (its
+	// delivery attempt in that session fails locally), then let it retry
+	// for a while longer.
+	var after time.Time
+	deadline := time.Now().Add(20 * time.Second)
 	for c.Stats().QueueDropped == 0 && time.Now().Before(deadline) {
+		if after.IsZero() && e.auths.Load() > 0 {
+			after = time.Now().Add(500 * time.Millisecond)
+		}
+		if !after.IsZero() && time.Now().After(after) {
+			break
+		}
 		fctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 		_ = c.Flush(fctx)
 		cancel()
