@@ -106,3 +106,48 @@ func TestCloseDuringQueuedRetryDoesNotDouble(t *testing.T) {
 		t.Fatalf("EnOS recorded %s, want first,report-X", got)
 	}
 }
+
+// TestCloseWaitIsBounded: Close's wait for the queue worker's exchange is
+// bounded by 1.5 × the ACK timeout, not by the retransmission window (93 s
+// here): during an outage Close returns within about 3 s, and the report
+// stays queued for the next client.
+func TestCloseWaitIsBounded(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	g := startGate(t, s.Addr())
+	g.setOpen(false)
+	dir := t.TempDir()
+	a := newClient(t, g.Addr(), withState(dir), func(c *Config) { c.AckTimeout = 10 * time.Millisecond; c.MaxRetransmit = -1 })
+	wantCode(t, a.Report(context.Background(), []byte("report-Q")), CodeQueued)
+	a.Close()
+	seen := len(g.seenSnapshot())
+	// Default transmission parameters: 2 s ACK timeout, window 93 s. The
+	// worker starts on the queued report at once.
+	b := newClient(t, g.Addr(), withState(dir), func(c *Config) { c.AckTimeout = 0; c.MaxRetransmit = 0 })
+	// Its first exchange is the authentication (client a never had a session).
+	g.waitSeen([]byte("auth"), countContaining(g.seenSnapshot()[:seen], "auth")+1, 10*time.Second)
+	start := time.Now()
+	b.Close()
+	if took := time.Since(start); took > 3*time.Second+2*time.Second {
+		t.Fatalf("Close took %v with an exchange in flight, want about 3 s at most", took)
+	}
+	c := newClient(t, g.Addr(), withState(dir))
+	if n := c.Stats().Queued; n != 1 {
+		t.Fatalf("%d reports queued after close, want 1", n)
+	}
+}
+
+func (g *gate) seenSnapshot() [][]byte {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([][]byte(nil), g.seen...)
+}
+
+func countContaining(ds [][]byte, marker string) int {
+	n := 0
+	for _, d := range ds {
+		if strings.Contains(string(d), marker) {
+			n++
+		}
+	}
+	return n
+}
