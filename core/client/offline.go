@@ -90,25 +90,27 @@ func (c *Client) reportOffline(ctx context.Context, payload []byte) error {
 	if err := c.acquire(ctx); err != nil {
 		return err
 	}
+	return c.reportOfflineLocked(ctx, payload)
+}
+
+// reportOfflineLocked is the rest of reportOffline, with the turn held; it
+// releases the turn.
+func (c *Client) reportOfflineLocked(ctx context.Context, payload []byte) error {
+	defer c.release()
 	if c.queueLen() > 0 { // queued while this report waited for its turn
-		c.release()
 		return c.enqueueBehind(payload)
 	}
 	var memo resend // on the stack: only a report that is queued needs it on the heap
 	_, err := c.requestLocked(ctx, codes.POST, c.reportPath, payload, &memo)
 	if err == nil {
 		c.fetchCommands(ctx)
-		c.release()
 		return nil
 	}
 	if !retryable(err) {
-		c.release()
 		return err
 	}
 	kept := memo
-	qerr := c.enqueue(payload, &kept)
-	c.release()
-	if qerr != nil {
+	if qerr := c.enqueue(payload, &kept); qerr != nil {
 		var e *Error
 		errors.As(qerr, &e)
 		return &Error{Code: e.Code, Msg: e.Msg + " (delivery failed: " + err.Error() + ")", Err: e.Err}
