@@ -33,13 +33,16 @@
  * in call order (EnOS rejects a sequence that is not larger than the previous
  * one). Different clients work in parallel. Calling enos_close() while another
  * thread is blocked in a call on the same client makes that call return
- * ENOS_ERR_CLOSED promptly.
+ * ENOS_ERR_CLOSED promptly (with a state_dir, after the bounded wait that
+ * enos_close() documents).
  *
  * @section blocking Blocking
  * enos_init(), enos_sign(), enos_auth_sign(), enos_close(), enos_strerror(),
  * enos_version(), enos_last_error(), enos_get_stats(), enos_set_command_handler()
  * and enos_set_log_handler() do no network I/O and return at once (enos_close()
- * and the two setters may wait for a handler call in progress).
+ * and the two setters may wait for a handler call in progress, and
+ * enos_close() up to min(1.5 x ack_timeout_ms, 5 s) for the answer to a
+ * queued report's exchange in flight).
  * enos_flush() and enos_next_command() wait up to their timeout.
  * enos_authenticate(), enos_report(), enos_publish(), enos_next_sign(),
  * enos_poll() and enos_reply() may
