@@ -67,7 +67,7 @@ func TestCloseDuringQueuedRetryDoesNotDouble(t *testing.T) {
 	s := startSim(t, sim.Config{})
 	g := startGate(t, s.Addr())
 	dir := t.TempDir()
-	cfg := func(c *Config) { c.AckTimeout = 400 * time.Millisecond; c.MaxRetransmit = -1 }
+	cfg := func(c *Config) { c.AckTimeout = time.Second; c.MaxRetransmit = -1 }
 	c := newClient(t, g.Addr(), withState(dir), cfg)
 	ctx := context.Background()
 	if err := c.Report(ctx, []byte("first")); err != nil {
@@ -84,7 +84,8 @@ func TestCloseDuringQueuedRetryDoesNotDouble(t *testing.T) {
 		}
 	}
 	// EnOS answers again, but slowly: the answer to the retry is held back
-	// for 150 ms, well inside the retry's 400..600 ms timeout.
+	// for 150 ms, well inside the retry's 1..1.5 s timeout and Close's 1.5 s
+	// wait.
 	g.delay = 150 * time.Millisecond
 	g.open = true
 	g.mu.Unlock()
