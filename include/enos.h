@@ -34,13 +34,16 @@
  * in call order (EnOS rejects a sequence that is not larger than the previous
  * one). Different clients work in parallel. Calling enos_close() while another
  * thread is blocked in a call on the same client makes that call return
- * ENOS_ERR_CLOSED promptly.
+ * ENOS_ERR_CLOSED promptly (with a state_dir, after the bounded wait that
+ * enos_close() documents).
  *
  * @section blocking Blocking
  * enos_init(), enos_sign(), enos_auth_sign(), enos_close(), enos_strerror(),
  * enos_version(), enos_last_error(), enos_get_stats(), enos_set_command_handler()
  * and enos_set_log_handler() do no network I/O and return at once (enos_close()
- * and the two setters may wait for a handler call in progress).
+ * and the two setters may wait for a handler call in progress, and
+ * enos_close() up to min(1.5 x ack_timeout_ms, 5 s) for the answer to a
+ * queued report's exchange in flight).
  * enos_flush() and enos_next_command() wait up to their timeout.
  * enos_authenticate(), enos_report(), enos_publish(), enos_next_sign(),
  * enos_poll(), enos_reply() and the thing-model calls (enos_thing_request(),
@@ -112,7 +115,9 @@ typedef struct enos_client enos_client;
 /** @name Sign modes (enos_config.sign_mode): when requests carry option 2101 */
 /**@{*/
 #define ENOS_SIGN_AUTO   0        /**< send option 2101 when the auth response carried a token;
-                                       stop signing if EnOS answers 4.02 Bad Option */
+                                       on 4.02 Bad Option resend unsigned, and stop signing for the
+                                       client's life after two such requests in a row (see
+                                       "Delivery guarantees") */
 #define ENOS_SIGN_ALWAYS 1        /**< always send option 2101 */
 #define ENOS_SIGN_NEVER  2        /**< never send option 2101 */
 /**@}*/
@@ -145,9 +150,13 @@ typedef struct enos_config {
     const char    *device_key;      /**< required; same rules as product_key */
     const char    *device_secret;   /**< required; never logged, never part of an error message */
     int32_t        lifetime_s;      /**< 30..86400; 0 means 3600 */
-    int32_t        ack_timeout_ms;  /**< 0 means 2000 (RFC 7252 ACK_TIMEOUT) */
+    int32_t        ack_timeout_ms;  /**< 0 means 2000 (RFC 7252 ACK_TIMEOUT); 1..60000 */
     int32_t        max_retransmit;  /**< 1..10; 0 means the default, 4 (RFC 7252 MAX_RETRANSMIT);
-                                         ENOS_RETRANSMIT_NONE (any negative value) means none */
+                                         ENOS_RETRANSMIT_NONE (any negative value) means none. Together
+                                         with ack_timeout_ms the window
+                                         ack_timeout_ms * 1.5 * (2^(max_retransmit+1) - 1) is at most 2 hours
+                                         (e.g. 60000 ms allows up to 5), else ENOS_ERR_INVALID naming
+                                         config->max_retransmit */
     int32_t        sign_mode;       /**< ENOS_SIGN_*; 0 is ENOS_SIGN_AUTO */
     const uint8_t *sign_iv;         /**< 16 bytes; NULL means the ASCII bytes "543yhjy97ae7fyfg" */
     const char    *state_dir;       /**< NULL: nothing persisted; else session and offline queue live here
@@ -165,7 +174,9 @@ typedef struct enos_config {
                                            turns block-wise transfer off (larger payloads are refused) */
 } enos_config;
 
-/** Largest payload a request may carry (with block-wise transfer). */
+/** Largest payload a request may carry (with block-wise transfer); see
+ *  "Delivery guarantees" at the end of this header for the limit with
+ *  block-wise transfer off. */
 #define ENOS_MAX_PAYLOAD 65536
 
 /**
@@ -242,7 +253,10 @@ int enos_authenticate(enos_client *client);
  * @return ENOS_QUEUED       (positive; only with a state_dir) not delivered now but
  *                           stored in the offline queue, to be delivered later in order:
  *                           a success. enos_last_error() says why it was not delivered now.
- * @return ENOS_ERR_INVALID  @p client is NULL, or @p payload is NULL with @p len > 0.
+ * @return ENOS_ERR_INVALID  @p client is NULL, or @p payload is NULL with @p len > 0, or
+ *                           @p len is above ENOS_MAX_PAYLOAD or (block_size -1) above one
+ *                           datagram: refused before anything is sent, authenticated,
+ *                           sequenced or queued (see "Delivery guarantees").
  * @return ENOS_ERR_CLOSED   @p client was closed, or is not a client.
  * @return ENOS_ERR_NETWORK  the server cannot be resolved or reached (ICMP error);
  *                           the next call tries again.
@@ -288,7 +302,8 @@ int enos_report(enos_client *client, const void *payload, size_t len);
  * @return ENOS_OK           EnOS answered 2.xx.
  * @return ENOS_ERR_INVALID  @p client or @p topic NULL, @p topic empty or malformed,
  *                           @p payload NULL with @p len > 0, @p reply NULL with
- *                           @p reply_size > 0.
+ *                           @p reply_size > 0, or @p len above the size limits
+ *                           (see enos_report(); nothing sent, no sequence consumed).
  * @return ENOS_ERR_CLOSED, ENOS_ERR_NETWORK, ENOS_ERR_TIMEOUT, ENOS_ERR_AUTH,
  *         ENOS_ERR_REJECTED, ENOS_ERR_INTERNAL as for enos_report().
  *
@@ -371,7 +386,12 @@ int enos_auth_sign(const char *product_key, const char *device_key, const char *
  * A call blocked on this client in another thread returns ENOS_ERR_CLOSED.
  * The handle is never reused: a second close, or any call after it, returns
  * ENOS_ERR_CLOSED. With a state_dir, reports still in the offline queue stay
- * on disk and are delivered by the next client on that directory.
+ * on disk and are delivered by the next client on that directory. If the
+ * offline queue's worker has a report's exchange in flight, enos_close()
+ * first waits for its answer, at most 1.5 x ack_timeout_ms and never more
+ * than 5 s, and records the delivery (see "Delivery guarantees"); a call of
+ * another thread that is in an exchange at that moment may complete during
+ * that wait instead of returning ENOS_ERR_CLOSED.
  *
  * Command handler: called from outside the handler, enos_close() returns only
  * once the handler is not running, and it is never called again (its user
@@ -387,8 +407,10 @@ int enos_auth_sign(const char *product_key, const char *device_key, const char *
  * @return ENOS_ERR_CLOSED   already closed, or not a client.
  * @return ENOS_ERR_INTERNAL a bug in libenos (the handle is closed anyway).
  *
- * Thread safety: any thread. Blocking: no network I/O; waits for the client's
- * own goroutines to notice, and for a command handler call in progress.
+ * Thread safety: any thread. Blocking: no network I/O of its own; waits for
+ * the client's own goroutines to notice, for a command handler call in
+ * progress and, with a state_dir, up to min(1.5 x ack_timeout_ms, 5 s) for
+ * the answer to a queued report's exchange in flight.
  */
 int enos_close(enos_client *client);
 
@@ -852,6 +874,79 @@ int32_t enos_last_reply_code(void);
 const char *enos_last_reply_message(void);
 /**@}*/
 
+/* ------------------------------------------------------------------------ */
+/**
+ * @name Delivery guarantees
+ *
+ * Size limits. A payload that can never be delivered is ENOS_ERR_INVALID at
+ * once, before anything is sent, authenticated, sequenced or queued, and
+ * enos_last_error() names the limit. Only the length is looked at before
+ * that check: a length above the limit is never used to read the buffer.
+ * - Always: at most ENOS_MAX_PAYLOAD (65536) bytes.
+ * - With block_size -1 (block-wise off): the request must fit one datagram of
+ *   1472 bytes with its 4-byte header, 8-byte token, the Uri-Path options of
+ *   its path (one byte plus the segment for each segment; two for a segment
+ *   of 13..268 bytes), the payload marker and, once a session signs, its
+ *   option-2101 signature (ENOS_SIGN_SIZE(token_len) - 1 bytes plus 4 or 5). With
+ *   typical keys and a 12-character token a report may carry about 1,300
+ *   bytes; the exact number is in the error message.
+ * - With block-wise on, the signature of a session must leave room for a
+ *   16-byte block; a session token so long that it does not (hundreds of
+ *   bytes) makes every request ENOS_ERR_INVALID while that session lasts.
+ *
+ * What drops a queued report. A report in the offline queue is dropped
+ * (counted in queue_dropped, logged) only when EnOS itself refused it: a
+ * 4.xx answer other than 4.01, after any re-authentication. Every other
+ * failure keeps it for a later retry: no answer, 5.xx, a refused
+ * authentication, 4.01, and local errors (ENOS_ERR_INVALID such as a token
+ * whose signature does not fit, ENOS_ERR_STATE, ENOS_ERR_INTERNAL). The one
+ * exception is a record that breaks the size limits of the current
+ * configuration (written by a client with another block_size): it can never
+ * be sent and would block the queue forever, so it is dropped and logged.
+ *
+ * Order. Reports are recorded in call order, outages included: once a report
+ * is queued, every report called after it goes behind it, also one that was
+ * already waiting for its turn while the earlier one was still being decided
+ * (sent, unanswered, about to be queued). enos_publish() and enos_reply() are
+ * not queued: during an outage they fail instead, and may reach EnOS before
+ * reports queued earlier.
+ *
+ * Sign mode auto and 4.02. A 4.02 Bad Option to a signed request makes
+ * libenos resend that request without option 2101. If EnOS accepts it, that
+ * is one signal that EnOS does not know option 2101; two in a row (no signed
+ * request accepted in between) turn signing off for the rest of the client's
+ * life (a new client signs again while EnOS hands out tokens). If EnOS
+ * refuses the unsigned resend, the 4.02 was not its verdict (a forged or
+ * spurious datagram): libenos resends the request signed once more and takes
+ * that answer, and keeps signing. One forged 4.02 therefore costs at most two
+ * extra exchanges and never turns signing off.
+ *
+ * Races with enos_close(). A call that loses the race returns
+ * ENOS_ERR_CLOSED; a report it returns ENOS_QUEUED for is on disk. A report
+ * whose call returned ENOS_ERR_CLOSED was not queued, and may or may not have
+ * reached EnOS (its exchange was cut off).
+ *
+ * What is at-least-once (with a state_dir; nothing is ever lost). A queued
+ * report is resent as the same CoAP message (same Message ID and token, from
+ * the same socket) while the client lives, so EnOS's deduplication answers a
+ * retry it has seen instead of recording it again. A report is recorded twice
+ * only when the process ends between EnOS receiving a queued report and the
+ * client learning of it:
+ * - kill -9 (or a crash, or power loss) after EnOS's answer arrived and
+ *   before the queue recorded the delivery, or while an exchange was
+ *   unanswered;
+ * - enos_close() while the worker's exchange of a queued report was in
+ *   flight and its answer did not arrive within the wait above
+ *   (min(1.5 x ack_timeout_ms, 5 s)): a lost or late answer;
+ * - enos_close() or a crash after a queued report's last transmission was
+ *   received by EnOS but its answer was lost.
+ * In each case the next client on the directory sends the report again from
+ * a new socket, with a new Message ID, token and sequence, which EnOS cannot
+ * recognise as a duplicate. Reports sent without a state_dir are never sent
+ * again after a failure: the caller decides.
+ */
+/**@{*/
+/**@}*/
 
 #ifdef __cplusplus
 }

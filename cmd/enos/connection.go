@@ -53,7 +53,8 @@ a flag given on the command line wins):
         transfer (larger payloads are refused)
   --sign-mode MODE              ENOS_SIGN_MODE
         option-2101 signature: auto (sign when authentication returned a
-        token; stop signing on 4.02 Bad Option), always or never (default auto)
+        token; after 4.02 Bad Option answers, resend unsigned and stop signing
+        after two such requests in a row were accepted), always or never (default auto)
   --iv IV                       ENOS_IV
         AES-CBC IV of option 2101: default (the ASCII bytes 543yhjy97ae7fyfg),
         zero (16 zero bytes) or 32 hex digits (default "default")

@@ -284,7 +284,7 @@ func recommend(vs []*variant) string {
 	case len(signed) > 1 && !offOK:
 		return "EnOS accepted several IVs, which a server that decrypts the signature should not do: repeat the probe; if it holds, any accepted --iv works"
 	case offOK && len(signed) == 0 && badOption:
-		return "EnOS does not know option 2101 (4.02 Bad Option): use --sign-mode never (auto also works: it stops signing after a 4.02)"
+		return "EnOS does not know option 2101 (4.02 Bad Option): use --sign-mode never (auto also works: it stops signing after two requests in a row accepted unsigned)"
 	case offOK && len(signed) == 0:
 		return "EnOS accepts unsigned requests and rejected every signed one: use --sign-mode never"
 	case offOK:

@@ -201,11 +201,18 @@ func (inv *invocation) hide(s string) {
 	}
 }
 
-// redact removes every hidden string, and the device secret wherever it came
-// from, from s.
+// minRedactLen is the shortest hidden string redact looks for. A shorter one
+// (a secret such as "wrong") matches ordinary words by chance, and replacing
+// them would tell the reader what the secret is. libenos never puts a secret
+// or token in a message; the redaction is a second line of defence for
+// strings long enough to be found only where they leaked.
+const minRedactLen = 8
+
+// redact removes every hidden string of at least minRedactLen bytes, and the
+// device secret wherever it came from, from s.
 func (inv *invocation) redact(s string) string {
 	for _, h := range append([]string{inv.conn.secret, inv.getenv("ENOS_DEVICE_SECRET")}, inv.hidden...) {
-		if h != "" {
+		if len(h) >= minRedactLen {
 			s = strings.ReplaceAll(s, h, "[redacted]")
 		}
 	}

@@ -18,7 +18,7 @@ import (
 type SignMode int
 
 const (
-	SignAuto   SignMode = 0 // sign when the auth response carried a token; stop on 4.02
+	SignAuto   SignMode = 0 // sign when the auth response carried a token; stop after two consistent 4.02s (see confirmNo2101)
 	SignAlways SignMode = 1
 	SignNever  SignMode = 2
 )

@@ -46,6 +46,7 @@ func (c *Client) authenticate(ctx context.Context) error {
 		lastSeen: time.Now(),
 	}
 	c.sessGen++
+	c.signLen.Store(c.sessionSignLen())
 	c.reserved = 0
 	if c.store != nil {
 		if err := c.saveState(0); err != nil {

@@ -35,11 +35,16 @@ type Client struct {
 	closed atomic.Bool
 	// lastActive is when a request last completed (UnixNano), for the poller.
 	lastActive atomic.Int64
+	// signLen is the longest option-2101 value of the current session (0: not
+	// signing, or no session yet), for the size check that runs before the
+	// turn is taken. Written with the turn held.
+	signLen atomic.Int64
 
 	// Guarded by turn.
 	signer       *sign.Signer
 	sess         session
-	no2101       bool   // auto mode saw 4.02 for option 2101: never sign again
+	no2101       bool   // auto mode: EnOS does not know option 2101 (see confirmNo2101): never sign again
+	no2101Votes  int    // 4.02s to signed requests in a row whose unsigned resend EnOS accepted
 	sessGen      uint64 // counts sessions: an exchange is resent only within its session; > 0: the next authentication is a re-authentication
 	signScratch  []byte
 	pendingFetch string // a lone 2100 announced a command to GET
@@ -51,8 +56,12 @@ type Client struct {
 	off       *offline  // the offline queue, with a state directory
 
 	// life ends when the client closes; background work runs under it.
+	// closing is closed first, when Close starts: nothing new begins after
+	// it, while an exchange of the queue worker in flight may still finish
+	// (see Close).
 	life     context.Context
 	lifeDone context.CancelFunc
+	closing  chan struct{}
 	poller   sync.WaitGroup
 
 	// async holds accepted asynchronous requests (async.go).
@@ -99,6 +108,7 @@ func New(cfg Config) (*Client, error) {
 		signScratch: make([]byte, 0, 128),
 	}
 	c.life, c.lifeDone = context.WithCancel(context.Background())
+	c.closing = make(chan struct{})
 	if cfg.StateDir != "" {
 		if err := c.openState(); err != nil {
 			c.lifeDone()
@@ -133,7 +143,7 @@ func (c *Client) acquire(ctx context.Context) error {
 	case c.turn <- struct{}{}:
 	case <-ctx.Done():
 		return ctxError(ctx.Err())
-	case <-c.life.Done():
+	case <-c.closing:
 		return errClosed
 	}
 	if c.closed.Load() {
@@ -149,11 +159,20 @@ var errClosed = errorf(CodeClosed, "client is closed")
 
 // Close ends the client: an exchange in progress returns CodeClosed, and so
 // does every later call. Close is idempotent.
+//
+// With an offline queue, an exchange of the queue worker in flight is first
+// given up to closeWait to get its answer (the worker records a delivery
+// before it stops): cutting it off would leave a report that EnOS may have
+// recorded in the queue, to be sent again as a new message after a restart.
 func (c *Client) Close() error {
 	if c.closed.Swap(true) {
 		return nil
 	}
 	c.closeAsync()
+	close(c.closing)
+	if c.off != nil {
+		c.settleQueue(c.closeWait())
+	}
 	c.lifeDone()
 	c.inbox.stop()
 	err := c.conn.Close()
@@ -193,6 +212,9 @@ func (c *Client) Authenticate(ctx context.Context) error {
 // anything is queued, new reports go behind it. An error means the report was
 // not accepted: CodeFull, for one, means the queue is full.
 func (c *Client) Report(ctx context.Context, payload []byte) (Outcome, error) {
+	if err := c.checkRequestSize(c.reportPath, len(payload)); err != nil {
+		return Outcome{}, err
+	}
 	if c.off != nil {
 		return c.reportOffline(ctx, payload)
 	}
@@ -270,6 +292,9 @@ func (c *Client) needsAuth() bool {
 // request sends one signed request, authenticating first when needed and
 // once more when EnOS answers 4.01; in auto sign mode a 4.02 turns signing off.
 func (c *Client) request(ctx context.Context, method codes.Code, path string, payload []byte, memo *resend) (Response, error) {
+	if err := c.checkRequestSize(path, len(payload)); err != nil {
+		return Response{}, err
+	}
 	if err := c.acquire(ctx); err != nil {
 		return Response{}, err
 	}
@@ -290,6 +315,7 @@ func (c *Client) request(ctx context.Context, method codes.Code, path string, pa
 // (Code 0 when there was no answer), so that a report allocates none.
 func (c *Client) requestLocked(ctx context.Context, method codes.Code, path string, payload []byte, memo *resend) (Response, error) {
 	freshAuth := false
+	try402 := try402None
 	for {
 		if c.needsAuth() {
 			if err := c.authenticate(ctx); err != nil {
@@ -301,7 +327,7 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 		if memo != nil && memo.ex != nil && memo.gen == c.sessGen && c.conn.CanResend(memo.ex) {
 			req.Again = memo.ex
 		}
-		signed := c.sess.signing
+		signed := c.sess.signing && try402 != try402Unsigned
 		if signed && req.Again == nil {
 			if _, err := c.signNext(); err != nil {
 				return Response{}, err
@@ -334,6 +360,12 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 		switch {
 		case resp.Code>>5 == 2:
 			c.stats.sent.Add(1)
+			switch {
+			case try402 == try402Unsigned:
+				c.confirmNo2101()
+			case signed:
+				c.no2101Votes = 0 // EnOS takes option 2101 after all
+			}
 			c.takeCommands(ctx, &req, &tr)
 			return resp, nil
 		case resp.Code == uint8(codes.Unauthorized) && !freshAuth:
@@ -342,11 +374,18 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 			c.logf(logging.Info, "EnOS answered 4.01 to %s: session ended", path)
 			c.sess.valid = false
 			continue
-		case resp.Code == uint8(codes.BadOption) && signed && c.cfg.SignMode == SignAuto:
-			// The server does not know option 2101 (later EnOS documentation).
-			c.logf(logging.Warn, "EnOS answered 4.02 to a signed request: it does not know option 2101; no longer signing")
-			c.no2101 = true
-			c.sess.signing = false
+		case resp.Code == uint8(codes.BadOption) && signed && c.cfg.SignMode == SignAuto && try402 == try402None:
+			// The server may not know option 2101 (later EnOS
+			// documentation): try this request unsigned.
+			c.logf(logging.Info, "EnOS answered 4.02 to a signed request to %s: trying it without option 2101", path)
+			try402 = try402Unsigned
+			continue
+		case try402 == try402Unsigned:
+			// EnOS refuses the request unsigned: the 4.02 was not its
+			// verdict on option 2101 (forged, or spurious). Sign again.
+			c.logf(logging.Warn, "EnOS answered %s to an unsigned request after a 4.02: keeps signing", CodeString(resp.Code))
+			c.no2101Votes = 0
+			try402 = try402SignedAgain
 			continue
 		}
 		c.stats.failed.Add(1)
@@ -375,4 +414,30 @@ func (c *Client) Session(ctx context.Context) (SessionInfo, error) {
 	defer c.release()
 	s := c.sess
 	return SessionInfo{Authenticated: s.valid, Token: s.token, Signing: s.signing, Sequence: s.seq}, nil
+}
+
+// Where one request stands in auto mode's answer to a 4.02 Bad Option.
+const (
+	try402None        = iota
+	try402Unsigned    // resending without option 2101 after a 4.02
+	try402SignedAgain // EnOS refused the unsigned resend: signed once more, whatever comes is final
+)
+
+// no2101Needed is how many consistent signals turn signing off: a 4.02 to a
+// signed request whose unsigned resend EnOS then accepted, that many times in
+// a row (a signed request accepted in between starts the count again). One
+// forged or spurious 4.02 must not turn signing off for the client's life.
+const no2101Needed = 2
+
+// confirmNo2101 counts one consistent signal that EnOS does not know option
+// 2101, and turns signing off for the client's life at no2101Needed.
+func (c *Client) confirmNo2101() {
+	c.no2101Votes++
+	if c.no2101Votes < no2101Needed {
+		return
+	}
+	c.logf(logging.Warn, "EnOS answered 4.02 to %d signed requests in a row and took them unsigned: it does not know option 2101; no longer signing", c.no2101Votes)
+	c.no2101 = true
+	c.sess.signing = false
+	c.signLen.Store(0)
 }

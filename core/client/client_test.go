@@ -536,8 +536,9 @@ func startNo2101Enos(t *testing.T) *no2101Enos {
 
 // TestSignAutoTurnsSigningOffOn402 is the auto-mode fallback itself: EnOS
 // gives a token, so the client signs, but EnOS answers the signed request
-// 4.02; the client then resends unsigned and never signs again, not even in
-// a later session.
+// 4.02; the client then resends unsigned. After two such requests in a row
+// (one 4.02 alone may be forged) it never signs again, not even in a later
+// session.
 func TestSignAutoTurnsSigningOffOn402(t *testing.T) {
 	e := startNo2101Enos(t)
 	c := newClient(t, e.addr)
@@ -545,15 +546,24 @@ func TestSignAutoTurnsSigningOffOn402(t *testing.T) {
 	if _, err := c.Report(ctx, []byte("a")); err != nil {
 		t.Fatal(err)
 	}
+	if si, _ := c.Session(ctx); !si.Signing {
+		t.Fatalf("session after one 4.02 %+v: one signal turned signing off", si)
+	}
+	if a, s, r := e.auths.Load(), e.signed.Load(), e.rest.Load(); a != 1 || s != 1 || r != 1 {
+		t.Fatalf("server saw %d auths, %d signed, %d unsigned requests; want 1, 1, 1", a, s, r)
+	}
+	if _, err := c.Report(ctx, []byte("a2")); err != nil {
+		t.Fatal(err)
+	}
 	si, err := c.Session(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !si.Authenticated || si.Token != "8GjM3fXkD2oQ" || si.Signing {
-		t.Fatalf("session after the 4.02 %+v, want authenticated with the token and not signing", si)
+		t.Fatalf("session after the second 4.02 %+v, want authenticated with the token and not signing", si)
 	}
-	if a, s, r := e.auths.Load(), e.signed.Load(), e.rest.Load(); a != 1 || s != 1 || r != 1 {
-		t.Fatalf("server saw %d auths, %d signed, %d unsigned requests; want 1, 1, 1", a, s, r)
+	if a, s, r := e.auths.Load(), e.signed.Load(), e.rest.Load(); a != 1 || s != 2 || r != 2 {
+		t.Fatalf("server saw %d auths, %d signed, %d unsigned requests; want 1, 2, 2", a, s, r)
 	}
 	if _, err := c.Report(ctx, []byte("b")); err != nil {
 		t.Fatal(err)
@@ -570,8 +580,8 @@ func TestSignAutoTurnsSigningOffOn402(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if a, s, r := e.auths.Load(), e.signed.Load(), e.rest.Load(); a != 2 || s != 1 || r != 4 {
-		t.Fatalf("server saw %d auths, %d signed, %d unsigned requests; want 2, 1, 4", a, s, r)
+	if a, s, r := e.auths.Load(), e.signed.Load(), e.rest.Load(); a != 2 || s != 2 || r != 5 {
+		t.Fatalf("server saw %d auths, %d signed, %d unsigned requests; want 2, 2, 5", a, s, r)
 	}
 	if st := c.Stats(); st.Reauths != 1 {
 		t.Errorf("stats %+v, want 1 re-authentication", st)

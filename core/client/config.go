@@ -11,9 +11,11 @@ import (
 	"github.com/libenos/libenos/core/transport"
 )
 
-// Bounds of the transmission parameters. They keep the retransmission window
-// (ACK timeout × 1.5 × (2^(MAX_RETRANSMIT+1) − 1)) within a few hours.
+// Bounds of the transmission parameters. Each is checked alone, and their
+// retransmission window (ACK timeout × 1.5 × (2^(MAX_RETRANSMIT+1) − 1), the
+// longest one exchange may block) at most MaxWindow.
 const (
+	MaxWindow        = 2 * time.Hour
 	MaxAckTimeout    = 60 * time.Second
 	MinAckTimeout    = time.Millisecond
 	MaxMaxRetransmit = 10
@@ -59,6 +61,11 @@ func (cfg Config) normalize() (Config, error) {
 		cfg.MaxRetransmit = 0
 	case cfg.MaxRetransmit > MaxMaxRetransmit:
 		return cfg, inField(FieldMaxRetransmit, errorf(CodeInvalid, "max retransmit %d is above %d", cfg.MaxRetransmit, MaxMaxRetransmit))
+	}
+	if w := cfg.params().Window(); w > MaxWindow {
+		return cfg, inField(FieldMaxRetransmit, errorf(CodeInvalid,
+			"ack timeout %v with max retransmit %d makes a retransmission window of %v (ack timeout × 1.5 × (2^(max retransmit+1) − 1)), above the maximum %v",
+			cfg.AckTimeout, cfg.MaxRetransmit, w.Round(time.Second), MaxWindow))
 	}
 	if cfg.SignMode < SignAuto || cfg.SignMode > SignNever {
 		return cfg, inField(FieldSignMode, errorf(CodeInvalid, "sign mode %d is not 0 (auto), 1 (always) or 2 (never)", cfg.SignMode))

@@ -84,19 +84,35 @@ func (c *Client) reportOffline(ctx context.Context, payload []byte) (Outcome, er
 // order) or when the delivery failed in a way that may succeed later. check,
 // if not nil, judges EnOS's 2.xx answer (a thing-model reply) and its error is
 // returned as is: EnOS refused the content, so it is not queued.
+//
+// Call order holds across an outage: the decision to queue is made with the
+// turn still held, and an item that waited for its turn looks at the queue
+// again once it has it, so an item sent while an earlier one was being
+// decided never goes out ahead of it.
 func (c *Client) deliverOrQueue(ctx context.Context, it queue.Item, check func(Response) error) (Outcome, error) {
 	if c.closed.Load() {
 		return Outcome{}, errClosed
 	}
-	if n, _ := c.off.q.Len(); n > 0 {
-		if err := c.enqueueItem(it, nil); err != nil {
-			return Outcome{}, err
-		}
-		return Outcome{Queued: true, Cause: ErrQueuedBehind}, nil
+	if c.queueLen() > 0 {
+		return c.enqueueBehind(it)
+	}
+	if err := c.acquire(ctx); err != nil {
+		return Outcome{}, err
+	}
+	return c.deliverOrQueueLocked(ctx, it, check)
+}
+
+// deliverOrQueueLocked is the rest of deliverOrQueue, with the turn held; it
+// releases the turn.
+func (c *Client) deliverOrQueueLocked(ctx context.Context, it queue.Item, check func(Response) error) (Outcome, error) {
+	defer c.release()
+	if c.queueLen() > 0 { // queued while this one waited for its turn
+		return c.enqueueBehind(it)
 	}
 	var memo resend // on the stack: only an item that is queued needs it on the heap
-	resp, err := c.request(ctx, codes.POST, it.Topic, it.Payload, &memo)
+	resp, err := c.requestLocked(ctx, codes.POST, it.Topic, it.Payload, &memo)
 	if err == nil {
+		c.fetchCommands(ctx)
 		if check != nil {
 			err = check(resp)
 		}
@@ -115,11 +131,32 @@ func (c *Client) deliverOrQueue(ctx context.Context, it queue.Item, check func(R
 	return Outcome{Queued: true, Cause: err}, nil
 }
 
+// queueLen is the number of queued items (0 when the queue cannot say).
+func (c *Client) queueLen() int {
+	n, _ := c.off.q.Len()
+	return n
+}
+
+// enqueueBehind queues it behind earlier undelivered items.
+func (c *Client) enqueueBehind(it queue.Item) (Outcome, error) {
+	if err := c.enqueueItem(it, nil); err != nil {
+		return Outcome{}, err
+	}
+	return Outcome{Queued: true, Cause: ErrQueuedBehind}, nil
+}
+
 // enqueueItem appends it; memo, if any, is its last exchange, which the worker
 // resends first if it becomes the head of the queue.
 func (c *Client) enqueueItem(it queue.Item, memo *resend) error {
 	o := c.off
 	o.mu.Lock()
+	if c.closed.Load() {
+		// Close closes the queue file under o.mu after setting closed: a
+		// report that gets here first is on disk, any later one is refused
+		// as the client being closed, not as a file error.
+		o.mu.Unlock()
+		return errClosed
+	}
 	n, _ := o.q.Len()
 	err := o.q.Append(it)
 	if err == nil {
@@ -181,6 +218,14 @@ func (c *Client) runQueue() {
 			backoff = c.backoffWait(backoff, backoff)
 			continue
 		}
+		if err := c.checkSize(it.Topic, len(it.Payload), 0); err != nil {
+			// Only a record written under other limits (another block
+			// size, an older version) gets here: it can never be sent
+			// under this configuration and would block the queue forever.
+			c.logf(logging.Error, "dropping a queued report that cannot be sent: %v", err)
+			c.popQueue(true)
+			continue
+		}
 		o.mu.Lock()
 		if o.head == nil {
 			o.head = &resend{}
@@ -195,20 +240,34 @@ func (c *Client) runQueue() {
 			c.popQueue(c.refusedQueued(it, resp))
 		case CodeOf(err) == CodeClosed:
 			continue // the loop head sees closed and stops
-		case retryable(err) || CodeOf(err) == CodeAuth || CodeOf(err) == CodeState || CodeOf(err) == CodeNoFile:
-			// Keep the data; try again later.
+		case refusedByEnos(err):
+			// EnOS refuses this message for good (4.xx other than 4.01,
+			// after any re-authentication): it would block the queue
+			// forever. Drop it, loudly.
+			c.logf(logging.Error, "dropping a queued report EnOS refuses: %v", err)
+			c.popQueue(true)
+		default:
+			// Anything else (no answer, 5.xx, authentication, a local error
+			// such as a session whose signature leaves no room, a state
+			// file that cannot be written) keeps the data: try again later.
 			o.mu.Lock()
 			o.retries++
 			o.mu.Unlock()
 			c.logf(logging.Debug, "offline queue waits %v: %v", backoff, err)
+			if !retryable(err) {
+				c.logf(logging.Warn, "offline queue cannot deliver now, keeps the report: %v", err)
+			}
 			backoff = c.backoffWait(backoff, c.cfg.RetryInterval)
-		default:
-			// EnOS refuses this message for good (4.xx other than 4.01): it
-			// would block the queue forever. Drop it, loudly.
-			c.logf(logging.Error, "dropping a queued report EnOS refuses: %v", err)
-			c.popQueue(true)
 		}
 	}
+}
+
+// refusedByEnos says whether EnOS itself refused a request for good: a 4.xx
+// answer other than 4.01 (a 4.01 that persists after re-authentication is a
+// session problem, not a verdict on the report).
+func refusedByEnos(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == CodeRejected && e.CoAP>>5 == 4 && e.CoAP != uint8(codes.Unauthorized)
 }
 
 // popQueue removes the head and counts it in one critical section, so that
@@ -247,7 +306,7 @@ func (c *Client) sleep(d time.Duration) bool {
 		return true
 	case <-c.off.wake:
 		return false
-	case <-c.life.Done():
+	case <-c.closing:
 		return false
 	}
 }
@@ -276,10 +335,43 @@ func (c *Client) Flush(ctx context.Context) error {
 		c.kickQueue()
 		select {
 		case <-ch:
-		case <-c.life.Done():
+		case <-c.closing:
 			return errClosed
 		case <-ctx.Done():
 			return &Error{Code: CodeTimeout, Msg: "offline queue not empty when the flush timeout ran out", Err: ctx.Err()}
+		}
+	}
+}
+
+// maxCloseWait bounds how long Close waits for the queue worker's exchange.
+const maxCloseWait = 5 * time.Second
+
+// closeWait is how long Close lets the queue worker's exchange in flight run
+// on: 1.5 × the ACK timeout covers the answer to its latest transmission
+// (RFC 7252 assumes an answer within ACK_TIMEOUT), at most maxCloseWait.
+func (c *Client) closeWait() time.Duration {
+	return min(c.cfg.AckTimeout*3/2, maxCloseWait)
+}
+
+// settleQueue waits up to d for the queue worker to stop on its own. Close
+// has set closed and closed c.closing: the worker starts no new exchange and
+// wakes from a back-off at once; only an exchange in flight keeps it, until
+// it is answered (and the delivery recorded) or d runs out.
+func (c *Client) settleQueue(d time.Duration) {
+	o := c.off
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		o.mu.Lock()
+		running, ch := o.running, o.changed
+		o.mu.Unlock()
+		if !running {
+			return
+		}
+		select {
+		case <-ch:
+		case <-t.C:
+			return
 		}
 	}
 }
@@ -297,5 +389,7 @@ func (c *Client) stopQueue() {
 		}
 		<-ch
 	}
+	o.mu.Lock() // see enqueue: no append runs while the file closes
 	_ = o.q.Close()
+	o.mu.Unlock()
 }

@@ -40,6 +40,7 @@ func (c *Client) openState() error {
 	c.sess = session{valid: true, token: saved.Token, signing: saved.Signing, seq: saved.Reserved, lastSeen: saved.LastSeen}
 	c.reserved = saved.Reserved
 	c.sessGen++
+	c.signLen.Store(c.sessionSignLen())
 	c.savedSeen = saved.LastSeen
 	c.logf(logging.Info, "resumed saved session at sequence %d", saved.Reserved+1)
 	return nil

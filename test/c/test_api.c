@@ -701,6 +701,134 @@ static void test_close_ends_unlimited_waits(void) {
     }
 }
 
+/* A payload that can never be delivered is ENOS_ERR_INVALID before anything
+ * is sent, authenticated or queued; a huge len with a small buffer is only
+ * compared, never copied (it used to crash the process in the queue). */
+static void test_oversized_reports(void) {
+    enos_config cfg;
+    char server[64], dir[] = "/tmp/enos-test-XXXXXX";
+    enos_client *c = NULL;
+    enos_stats st = ENOS_STATS_INIT;
+    static char big[ENOS_MAX_PAYLOAD + 1];
+    char small[16] = "tiny";
+    int port;
+    TEST("oversized reports: ENOS_ERR_INVALID, nothing queued, no crash");
+    CHECK(mkdtemp(dir) != NULL);
+    port = udp_port(0, NULL);
+    snprintf(server, sizeof server, "127.0.0.1:%d", port);
+    valid_config(&cfg, server);
+    cfg.state_dir = dir;
+    cfg.ack_timeout_ms = 20;
+    cfg.max_retransmit = 1;
+    cfg.retry_interval_ms = 50;
+    CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+    CHECK_INVALID(enos_report(c, small, (size_t)1 << 30), "maximum");
+    CHECK_INVALID(enos_report(c, big, sizeof big), "65536");
+    CHECK_RC(enos_get_stats(c, &st), ENOS_OK);
+    CHECK(st.auths == 0 && st.queued_total == 0);
+    CHECK_RC(enos_report(c, small, 4), ENOS_QUEUED);
+    /* behind a queued report too */
+    CHECK_INVALID(enos_report(c, small, (size_t)1 << 30), "maximum");
+    CHECK_INVALID(enos_report(c, big, sizeof big), "maximum");
+    CHECK_RC(enos_get_stats(c, &st), ENOS_OK);
+    CHECK(st.queued_total == 1);
+    CHECK_RC(enos_close(c), ENOS_OK);
+
+    TEST("block-wise off: a payload above one datagram is ENOS_ERR_INVALID");
+    cfg.block_size = -1;
+    c = NULL;
+    CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+    CHECK_INVALID(enos_report(c, big, 2000), "one datagram");
+    CHECK_RC(enos_get_stats(c, &st), ENOS_OK);
+    CHECK(st.queued == 1); /* the one from before, nothing new */
+    CHECK_RC(enos_close(c), ENOS_OK);
+    {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        CHECK(system(cmd) == 0);
+    }
+}
+
+/* ack_timeout_ms and max_retransmit are each in range, but their window
+ * (60 s * 1.5 * 2047, about 51 hours) is not: refused at init, naming the field. */
+static void test_window_bound(void) {
+    enos_config cfg;
+    enos_client *c = NULL;
+    TEST("retransmission window above 2 hours: ENOS_ERR_INVALID");
+    valid_config(&cfg, "127.0.0.1");
+    cfg.ack_timeout_ms = 60000;
+    cfg.max_retransmit = 10;
+    CHECK_INVALID(enos_init(&cfg, &c), "config->max_retransmit");
+    CHECK(c == NULL);
+    cfg.max_retransmit = 5; /* 60 s * 1.5 * 63 = 94.5 min */
+    CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+    CHECK_RC(enos_close(c), ENOS_OK);
+}
+
+/* Reports racing enos_close() with a state_dir (reports going into the
+ * offline queue) return ENOS_ERR_CLOSED, never ENOS_ERR_STATE. */
+struct racer {
+    enos_client *c;
+    int rc;
+    volatile int started;
+};
+
+static void *race_reports(void *p) {
+    struct racer *r = (struct racer *)p;
+    for (;;) {
+        int rc = enos_report(r->c, "r", 1);
+        r->started = 1;
+        if (rc != ENOS_QUEUED) {
+            r->rc = rc;
+            return NULL;
+        }
+    }
+}
+
+static void test_reports_racing_close(void) {
+    enos_config cfg;
+    char server[64], dir[] = "/tmp/enos-test-XXXXXX";
+    struct racer r[4];
+    pthread_t th[4];
+    enos_client *c = NULL;
+    int i, round, fd = -1, port;
+    char cmd[128];
+    TEST("reports racing enos_close: ENOS_ERR_CLOSED, not ENOS_ERR_STATE");
+    CHECK(mkdtemp(dir) != NULL);
+    port = udp_port(1, &fd); /* a black hole: every report is queued */
+    snprintf(server, sizeof server, "127.0.0.1:%d", port);
+    for (round = 0; round < 5; round++) {
+        valid_config(&cfg, server);
+        cfg.state_dir = dir;
+        cfg.ack_timeout_ms = 10;
+        cfg.max_retransmit = -1;
+        c = NULL;
+        CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+        CHECK_RC(enos_report(c, "q", 1), ENOS_QUEUED);
+        for (i = 0; i < 4; i++) {
+            r[i].c = c;
+            r[i].rc = 12345;
+            r[i].started = 0;
+            CHECK(pthread_create(&th[i], NULL, race_reports, &r[i]) == 0);
+        }
+        for (i = 0; i < 4; i++) {
+            while (!r[i].started) {
+                h_sleep_ms(1);
+            }
+        }
+        CHECK_RC(enos_close(c), ENOS_OK);
+        for (i = 0; i < 4; i++) {
+            pthread_join(th[i], NULL);
+            CHECK_RC(r[i].rc, ENOS_ERR_CLOSED);
+        }
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void) {
     test_version();
     test_strerror();
@@ -721,5 +849,8 @@ int main(void) {
     test_config_v020_fields();
     test_new_functions_bad_args();
     test_close_ends_unlimited_waits();
+    test_oversized_reports();
+    test_window_bound();
+    test_reports_racing_close();
     return h_finish();
 }
