@@ -1,4 +1,4 @@
-"""In-tree PEP 517 / PEP 660 build backend for the enos package (stdlib only).
+"""In-tree PEP 517 / PEP 660 build backend for the libenos package (stdlib only).
 
 Why not setuptools.build_meta: the machines this project runs on have no PyPI
 access and setuptools without the ``wheel`` package, so setuptools cannot
@@ -8,7 +8,7 @@ install ./python`` works offline, with or without build isolation.
 
 The package is pure Python. Metadata comes from pyproject.toml's [project]
 table, except the version (``dynamic``): that is ``__version__`` of
-enos/__init__.py, written in that one place. If a distributor copies libenos.so* into enos/, it goes into the wheel
+libenos/__init__.py, written in that one place. If a distributor copies libenos.so* into libenos/, it goes into the wheel
 and the wheel is tagged for this platform instead of py3-none-any.
 """
 
@@ -26,11 +26,11 @@ import zipfile
 from typing import Any, Dict, List, Optional, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PACKAGE = "enos"
+PACKAGE = "libenos"
 
 
 def _package_version() -> str:
-    """``__version__`` of enos/__init__.py (read as text: the backend does not import the package)."""
+    """``__version__`` of libenos/__init__.py (read as text: the backend does not import the package)."""
     path = os.path.join(ROOT, PACKAGE, "__init__.py")
     with open(path, encoding="utf-8") as f:
         m = re.search(r"""^__version__\s*=\s*["']([^"']+)["']\s*$""", f.read(), re.MULTILINE)
@@ -43,7 +43,7 @@ def _project() -> Dict[str, Any]:
     p = _project_table()
     if "version" in p:  # a static version would be a second place to keep in step
         raise RuntimeError("pyproject.toml: [project] must not set version (it is dynamic: "
-                           "__version__ of enos/__init__.py)")
+                           "__version__ of libenos/__init__.py)")
     p["version"] = _package_version()
     return p
 
@@ -131,7 +131,7 @@ def _write_wheel(wheel_directory: str, contents: List[Tuple[str, bytes]], tag: s
     files.append((f"{dist_info}/METADATA", _metadata().encode("utf-8")))
     files.append((f"{dist_info}/WHEEL", (
         "Wheel-Version: 1.0\n"
-        "Generator: enos_build (in-tree)\n"
+        "Generator: libenos_build (in-tree)\n"
         f"Root-Is-Purelib: {'true' if tag.endswith('-any') else 'false'}\n"
         f"Tag: {tag}\n").encode("ascii")))
     files.append((f"{dist_info}/top_level.txt", f"{PACKAGE}\n".encode("ascii")))
@@ -185,7 +185,7 @@ def build_editable(wheel_directory: str, config_settings: Optional[Dict[str, Any
 def build_sdist(sdist_directory: str, config_settings: Optional[Dict[str, Any]] = None) -> str:
     name, version = _name_version()
     base = f"{name}-{version}"
-    rels = ["pyproject.toml", "README.md", "_build/enos_build.py"] + [
+    rels = ["pyproject.toml", "README.md", "_build/libenos_build.py"] + [
         f for f in _package_files() if not os.path.basename(f).startswith("libenos.so")]
     tests = os.path.join(ROOT, "tests")
     if os.path.isdir(tests):

@@ -1,14 +1,14 @@
 """Loading libenos and declaring its C functions (ctypes).
 
-Internal module: the public API is in :mod:`enos`. Every function of
+Internal module: the public API is in :mod:`libenos`. Every function of
 ``include/enos.h`` is declared here with both ``argtypes`` and ``restype``.
 
 Search order for the shared library:
 
 1. ``$ENOS_LIBRARY`` (a path to the ``.so`` file); if set it must load,
    there is no fall-back.
-2. Next to the package: ``enos/libenos.so.1``, ``enos/libenos.so``, or any
-   other ``enos/libenos.so*`` (a wheel or a vendor bundle may ship it there).
+2. Next to the package: ``libenos/libenos.so.1``, ``libenos/libenos.so``, or any
+   other ``libenos/libenos.so*`` (a wheel or a vendor bundle may ship it there).
 3. The system: ``libenos.so.1`` (the SONAME) through the dynamic loader, then
    ``ctypes.util.find_library("enos")``.
 """
@@ -154,7 +154,7 @@ class Library:
         if (self.version_info[0] != API_VERSION[0]
                 or self.version_info[1] < API_VERSION[1]):
             raise LibraryError(
-                f"incompatible libenos {self.version} at {path}: the enos package needs "
+                f"incompatible libenos {self.version} at {path}: the libenos package needs "
                 f"{API_VERSION[0]}.{API_VERSION[1]}.x or a newer {API_VERSION[0]}.x "
                 f"(set ENOS_LIBRARY to a matching library)")
 
