@@ -74,9 +74,9 @@ extern "C" {
 /** @name Version of this header; enos_version() returns the library's. */
 /**@{*/
 #define ENOS_VERSION_MAJOR 1
-#define ENOS_VERSION_MINOR 0
+#define ENOS_VERSION_MINOR 1
 #define ENOS_VERSION_PATCH 0
-#define ENOS_VERSION_STRING "1.0.0"
+#define ENOS_VERSION_STRING "1.1.0"
 /**@}*/
 
 /** Opaque client handle. Not a pointer to memory: never dereference or free it. */

@@ -19,7 +19,7 @@ from .errors import (AuthError, BufferTooSmall, ClosedError, EnosError, EnosTime
                      InvalidArgument, LibraryError, NetworkError, QueueFullError, RejectedError,
                      StateError, UnsupportedError)
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 __all__ = [
     "API_VERSION", "Client", "Command", "Delivery", "DELIVERED", "QUEUED", "NextSign", "Reply", "SignMode",

@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from .errors import LibraryError, UnsupportedError
 
 #: The C API this package is written against (include/enos.h ENOS_VERSION_MAJOR/MINOR).
-API_VERSION: Tuple[int, int] = (1, 0)
+API_VERSION: Tuple[int, int] = (1, 1)
 
 # Status codes (include/enos.h).
 ENOS_OK = 0

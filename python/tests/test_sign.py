@@ -115,7 +115,7 @@ class LibraryTest(unittest.TestCase):
         # An optional function missing: the library loads, lists it and refuses to call it.
         for name in optional:
             with self.subTest(optional=name):
-                fake = self._fake(b"1.0.0")
+                fake = self._fake(b"1.1.0")
                 delattr(fake, name)
                 lib = _lib.Library(fake, "fake")
                 self.assertEqual(lib.missing, [name])
@@ -130,7 +130,7 @@ class LibraryTest(unittest.TestCase):
         # A required function missing: not a libenos library at all.
         for name in required:
             with self.subTest(required=name):
-                fake = self._fake(b"1.0.0")
+                fake = self._fake(b"1.1.0")
                 delattr(fake, name)
                 with self.assertRaises(libenos.LibraryError) as cm:
                     _lib.Library(fake, "fake")
@@ -154,9 +154,9 @@ class LibraryTest(unittest.TestCase):
         return fake
 
     def test_version_check(self):
-        _lib.Library(self._fake(b"1.0.0"), "fake")
+        _lib.Library(self._fake(b"1.1.0"), "fake")
         _lib.Library(self._fake(b"1.3.1"), "fake")  # newer minor: struct_size keeps it compatible
-        for bad in (b"0.9.0", b"2.0.0", b"garbage"):
+        for bad in (b"0.9.0", b"1.0.0", b"2.0.0", b"garbage"):  # 1.0 lacks the 1.1 API
             with self.assertRaises(libenos.LibraryError) as cm:
                 _lib.Library(self._fake(bad), "fake")
             self.assertIn("fake", str(cm.exception))
