@@ -50,6 +50,7 @@ want_dev="$L/cmake/enos/enosConfig.cmake
 $L/cmake/enos/enosConfigVersion.cmake
 $L/libenos.a
 $L/libenos.so -> libenos.so.1
+$L/pkgconfig/enos-shared.pc
 $L/pkgconfig/enos.pc
 ./usr/include/enos.h
 ./usr/share/doc/libenos-dev/copyright"
