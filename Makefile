@@ -30,7 +30,7 @@ RPATH := -Wl,-rpath,'$$ORIGIN'
 
 EXAMPLES := $(BUILD)/report $(BUILD)/report-static $(BUILD)/commands
 
-.PHONY: all lib static examples sim cli asan-lib test go-test c-test python-test reliability-test valgrind-test fuzz-test cmake-test setup demo clean
+.PHONY: all lib static examples sim cli asan-lib test license-check go-test c-test python-test reliability-test valgrind-test fuzz-test cmake-test setup demo clean
 .DELETE_ON_ERROR:
 
 all: lib static examples sim cli
@@ -83,13 +83,19 @@ setup:
 
 # Every test layer, fastest feedback first; the first failing layer stops the
 # run. CI (.ci/run) calls this.
-TEST_LAYERS := go-test c-test python-test abi-check reliability-test valgrind-test cmake-test \
+TEST_LAYERS := license-check go-test c-test python-test abi-check reliability-test valgrind-test cmake-test \
                install-test deb-test cross-test fuzz-test bench-short
 test: setup
 	$(MAKE) --no-print-directory all
 	@set -e; n=0; for layer in $(TEST_LAYERS); do \
 	  echo "== make $$layer"; $(MAKE) --no-print-directory $$layer; n=$$((n + 1)); \
 	done; echo "make test: all layers passed"; echo "layers: $$n passed, 0 failed"
+
+# Every source file carries an SPDX-License-Identifier (tools/spdx.sh adds
+# missing ones), and the script itself works (tools/spdx_test.sh).
+license-check:
+	tools/spdx_test.sh
+	tools/spdx.sh --check
 
 go-test:
 	$(GO) vet ./...
