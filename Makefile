@@ -133,11 +133,13 @@ FUZZTIME ?= 100000x
 fuzz-test:
 	FUZZTIME=$(FUZZTIME) test/fuzz.sh
 
-# The CMake build (library via go build, examples, C tests under ctest) in its own tree.
+# The CMake build (library via go build, examples, C tests under ctest) in its own tree;
+# then add_subdirectory() from another project and cmake --install (test/cmake/run.sh).
 cmake-test:
-	cmake -S . -B $(BUILD)/cmake -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake -S . -B $(BUILD)/cmake -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr/local >/dev/null
 	cmake --build $(BUILD)/cmake -j 2
 	ctest --test-dir $(BUILD)/cmake --output-on-failure
+	test/cmake/run.sh $(BUILD)/cmake
 
 demo: all
 	c_examples/demo.sh
