@@ -98,6 +98,7 @@ license-check:
 	tools/spdx.sh --check
 
 go-test:
+	$(GO) mod tidy -diff   # go.mod/go.sum say exactly what the code imports
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
