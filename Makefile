@@ -119,6 +119,14 @@ python-test: all
 	test/c/with-sim.sh -- $(PYTHON) test/python/smoke.py
 	python/run_tests.sh
 
+# The platform wheel of the Python package, libenos.so bundled and tagged
+# manylinux_X_Y_ARCH from the library's ELF header and GLIBC symbol versions:
+#   make wheel [WHEEL_LIBRARY=build/cross/arm64/libenos.so.$(VERSION)]  -> build/wheel/
+WHEEL_LIBRARY ?= $(SOFILE)
+.PHONY: wheel
+wheel: $(WHEEL_LIBRARY)
+	$(PYTHON) python/_build/make_wheel.py --library $(WHEEL_LIBRARY) --out $(BUILD)/wheel
+
 # Issue 4's acceptance tests: loss, expiry, outage, kill -9, concurrency, scale.
 reliability-test: all
 	test/reliability/run.sh

@@ -11,6 +11,12 @@ Search order for the shared library:
    other ``libenos/libenos.so*`` (a wheel or a vendor bundle may ship it there).
 3. The system: ``libenos.so.1`` (the SONAME) through the dynamic loader, then
    ``ctypes.util.find_library("enos")``.
+
+A file given by path (1 and 2) is checked before it is loaded: an ELF file of
+another architecture than the running interpreter (say an aarch64 wheel on
+x86-64) is a LibraryError that names both architectures, at once: the loader
+would only say "wrong ELF class" or "No such file or directory", and falling
+back to another copy would hide a broken installation.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import os
 import threading
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from . import _elf
 from .errors import LibraryError, UnsupportedError
 
 #: The C API this package is written against (include/enos.h ENOS_VERSION_MAJOR/MINOR).
@@ -226,6 +233,10 @@ def load() -> Library:
         env = os.environ.get("ENOS_LIBRARY")
         errors: List[str] = []
         for path in candidates():
+            if os.sep in path and os.path.isfile(path):
+                wrong = _elf.mismatch(path)
+                if wrong:
+                    raise LibraryError(("ENOS_LIBRARY: " if env else "") + "cannot load libenos: " + wrong)
             try:
                 cdll = ctypes.CDLL(path)
             except OSError as e:
