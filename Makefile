@@ -23,6 +23,9 @@ SIM_SRC := $(shell find cmd/enos-sim internal core -name '*.go' -not -name '*_te
 GOFLAGS_REL := -trimpath
 LDFLAGS_REL := -s -w
 SO_EXTLDFLAGS := -Wl,-soname,$(SONAME) -Wl,--version-script=$(CURDIR)/libenos.map
+# The programs (enos, enos-sim) as position-independent executables with full
+# RELRO, as Debian builds every program (lintian: hardening-no-pie, -no-relro).
+TOOL_BUILDFLAGS := -buildmode=pie -ldflags "-linkmode=external -extldflags '-Wl,-z,relro,-z,now'"
 
 CFLAGS_EX ?= -O2 -g -Wall -Wextra -Werror
 # Examples find libenos.so.1 next to themselves in build/.
@@ -69,14 +72,14 @@ $(BUILD)/report-static: c_examples/report.c include/enos.h $(BUILD)/libenos.a
 cli: $(BUILD)/enos
 $(BUILD)/enos: $(shell find cmd/enos core -name '*.go' -not -name '*_test.go') go.mod go.sum
 	@mkdir -p $(BUILD)
-	$(GO) build $(GOFLAGS_REL) -o $@ ./cmd/enos
+	$(GO) build $(GOFLAGS_REL) $(TOOL_BUILDFLAGS) -o $@ ./cmd/enos
 
 # enos-sim: the local EnOS stand-in that the tests and the demo talk to.
 sim: $(BUILD)/enos-sim
 
 $(BUILD)/enos-sim: $(SIM_SRC)
 	@mkdir -p $(BUILD)
-	$(GO) build $(GOFLAGS_REL) -o $@ ./cmd/enos-sim
+	$(GO) build $(GOFLAGS_REL) $(TOOL_BUILDFLAGS) -o $@ ./cmd/enos-sim
 
 setup:
 	@test/setup.sh
