@@ -23,6 +23,9 @@ SIM_SRC := $(shell find cmd/enos-sim internal core -name '*.go' -not -name '*_te
 GOFLAGS_REL := -trimpath
 LDFLAGS_REL := -s -w
 SO_EXTLDFLAGS := -Wl,-soname,$(SONAME) -Wl,--version-script=$(CURDIR)/libenos.map
+# The programs (enos, enos-sim) as position-independent executables with full
+# RELRO, as Debian builds every program (lintian: hardening-no-pie, -no-relro).
+TOOL_BUILDFLAGS := -buildmode=pie -ldflags "-linkmode=external -extldflags '-Wl,-z,relro,-z,now'"
 
 CFLAGS_EX ?= -O2 -g -Wall -Wextra -Werror
 # Examples find libenos.so.1 next to themselves in build/.
@@ -30,7 +33,7 @@ RPATH := -Wl,-rpath,'$$ORIGIN'
 
 EXAMPLES := $(BUILD)/report $(BUILD)/report-static $(BUILD)/commands $(BUILD)/gateway $(BUILD)/measurepoints
 
-.PHONY: all lib static examples sim cli asan-lib test go-test c-test python-test reliability-test valgrind-test fuzz-test cmake-test setup demo clean
+.PHONY: all lib static examples sim cli asan-lib test license-check go-test c-test python-test reliability-test valgrind-test fuzz-test cmake-test setup demo clean
 .DELETE_ON_ERROR:
 
 all: lib static examples sim cli
@@ -74,21 +77,21 @@ $(BUILD)/report-static: c_examples/report.c include/enos.h $(BUILD)/libenos.a
 cli: $(BUILD)/enos
 $(BUILD)/enos: $(shell find cmd/enos core -name '*.go' -not -name '*_test.go') go.mod go.sum
 	@mkdir -p $(BUILD)
-	$(GO) build $(GOFLAGS_REL) -o $@ ./cmd/enos
+	$(GO) build $(GOFLAGS_REL) $(TOOL_BUILDFLAGS) -o $@ ./cmd/enos
 
 # enos-sim: the local EnOS stand-in that the tests and the demo talk to.
 sim: $(BUILD)/enos-sim
 
 $(BUILD)/enos-sim: $(SIM_SRC)
 	@mkdir -p $(BUILD)
-	$(GO) build $(GOFLAGS_REL) -o $@ ./cmd/enos-sim
+	$(GO) build $(GOFLAGS_REL) $(TOOL_BUILDFLAGS) -o $@ ./cmd/enos-sim
 
 setup:
 	@test/setup.sh
 
 # Every test layer, fastest feedback first; the first failing layer stops the
 # run. CI (.ci/run) calls this.
-TEST_LAYERS := go-test c-test python-test abi-check reliability-test valgrind-test cmake-test \
+TEST_LAYERS := license-check go-test c-test python-test abi-check reliability-test valgrind-test cmake-test \
                install-test deb-test cross-test fuzz-test bench-short
 test: setup
 	$(MAKE) --no-print-directory all
@@ -96,7 +99,14 @@ test: setup
 	  echo "== make $$layer"; $(MAKE) --no-print-directory $$layer; n=$$((n + 1)); \
 	done; echo "make test: all layers passed"; echo "layers: $$n passed, 0 failed"
 
+# Every source file carries an SPDX-License-Identifier (tools/spdx.sh adds
+# missing ones), and the script itself works (tools/spdx_test.sh).
+license-check:
+	tools/spdx_test.sh
+	tools/spdx.sh --check
+
 go-test:
+	$(GO) mod tidy -diff   # go.mod/go.sum say exactly what the code imports
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
@@ -117,6 +127,14 @@ python-test: all
 	test/c/with-sim.sh -- $(PYTHON) test/python/smoke.py
 	python/run_tests.sh
 
+# The platform wheel of the Python package, libenos.so bundled and tagged
+# manylinux_X_Y_ARCH from the library's ELF header and GLIBC symbol versions:
+#   make wheel [WHEEL_LIBRARY=build/cross/arm64/libenos.so.$(VERSION)]  -> build/wheel/
+WHEEL_LIBRARY ?= $(SOFILE)
+.PHONY: wheel
+wheel: $(WHEEL_LIBRARY)
+	$(PYTHON) python/_build/make_wheel.py --library $(WHEEL_LIBRARY) --out $(BUILD)/wheel
+
 # Reliability acceptance tests: loss, expiry, outage, kill -9, concurrency, scale (README.md, Tests).
 reliability-test: all
 	test/reliability/run.sh
@@ -132,11 +150,13 @@ FUZZTIME ?= 100000x
 fuzz-test:
 	FUZZTIME=$(FUZZTIME) test/fuzz.sh
 
-# The CMake build (library via go build, examples, C tests under ctest) in its own tree.
+# The CMake build (library via go build, examples, C tests under ctest) in its own tree;
+# then add_subdirectory() from another project and cmake --install (test/cmake/run.sh).
 cmake-test:
-	cmake -S . -B $(BUILD)/cmake -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake -S . -B $(BUILD)/cmake -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr/local >/dev/null
 	cmake --build $(BUILD)/cmake -j 2
 	ctest --test-dir $(BUILD)/cmake --output-on-failure
+	test/cmake/run.sh $(BUILD)/cmake
 
 demo: all
 	c_examples/demo.sh

@@ -115,20 +115,20 @@ if [ "$go_version" = "$header_string" ]; then
 else
   fail "core/client.Version is '$go_version', the header says $header_string"
 fi
-py_major_minor=$(sed -n 's/^API_VERSION: Tuple\[int, int\] = (\([0-9]*\), \([0-9]*\))$/\1.\2/p' python/enos/_lib.py)
+py_major_minor=$(sed -n 's/^API_VERSION: Tuple\[int, int\] = (\([0-9]*\), \([0-9]*\))$/\1.\2/p' python/libenos/_lib.py)
 if [ "$py_major_minor" = "${header_string%.*}" ]; then
-  ok "python/enos API_VERSION = header major.minor ($py_major_minor)"
+  ok "python/libenos API_VERSION = header major.minor ($py_major_minor)"
 else
-  fail "python/enos API_VERSION is '$py_major_minor', the header says ${header_string%.*}"
+  fail "python/libenos API_VERSION is '$py_major_minor', the header says ${header_string%.*}"
 fi
 
 # 6. The Python package's version (its one place: __version__, which the wheel's
 #    metadata takes; pyproject.toml declares the version dynamic) = the header's.
-py_version=$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' python/enos/__init__.py)
+py_version=$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' python/libenos/__init__.py)
 if [ "$py_version" = "$header_string" ]; then
-  ok "python/enos __version__ = header ($py_version)"
+  ok "python/libenos __version__ = header ($py_version)"
 else
-  fail "python/enos __version__ is '$py_version', the header says $header_string"
+  fail "python/libenos __version__ is '$py_version', the header says $header_string"
 fi
 pyproject_version=$(sed -n '/^\[project\]/,/^\[/s/^version *= *"\(.*\)"$/\1/p' python/pyproject.toml)
 if [ -z "$pyproject_version" ] && grep -q '^dynamic = \[.*"version"' python/pyproject.toml; then

@@ -11,9 +11,11 @@
 #   $(LIBDIR)/libenos.so   -> libenos.so.1   (link-time name)
 #   $(LIBDIR)/libenos.a                      (c-archive; link with -lpthread -lresolv)
 #   $(INCLUDEDIR)/enos.h
-#   $(PKGCONFIGDIR)/enos.pc                  pkg-config --cflags --libs enos
+#   $(PKGCONFIGDIR)/enos.pc, enos-shared.pc  pkg-config --cflags --libs [--static] enos
 #   $(CMAKEDIR)/enosConfig.cmake, enosConfigVersion.cmake
 #                                            find_package(enos) -> enos::enos, enos::enos_static
+#   $(BINDIR)/enos, $(BINDIR)/enos-sim       the command-line tool and the simulator
+#   $(MANDIR)/man1/enos.1, enos-sim.1        their manual pages
 # The CMake files locate the library relative to themselves, so a tree installed
 # under DESTDIR (or moved) works with CMAKE_PREFIX_PATH; enos.pc uses absolute
 # paths: use PKG_CONFIG_SYSROOT_DIR for a DESTDIR tree.
@@ -26,6 +28,8 @@ LIBDIR       ?= $(EXEC_PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 CMAKEDIR     ?= $(LIBDIR)/cmake/enos
+BINDIR       ?= $(EXEC_PREFIX)/bin
+MANDIR       ?= $(PREFIX)/share/man
 DESTDIR      ?=
 INSTALL      ?= install
 
@@ -36,9 +40,9 @@ ENOS_SIZEOF_VOID_P = $(shell $(CC) -dM -E - </dev/null 2>/dev/null | sed -n 's/^
 
 .PHONY: install uninstall
 
-install: $(SOFILE) $(BUILD)/libenos.a
-	@case "$(LIBDIR)$(INCLUDEDIR)$(PKGCONFIGDIR)$(CMAKEDIR)" in *' '*) echo "install: paths with spaces are not supported" >&2; exit 1;; esac
-	@for d in "$(PREFIX)" "$(LIBDIR)" "$(INCLUDEDIR)" "$(PKGCONFIGDIR)" "$(CMAKEDIR)"; do \
+install: $(SOFILE) $(BUILD)/libenos.a $(BUILD)/enos $(BUILD)/enos-sim
+	@case "$(LIBDIR)$(INCLUDEDIR)$(PKGCONFIGDIR)$(CMAKEDIR)$(BINDIR)$(MANDIR)" in *' '*) echo "install: paths with spaces are not supported" >&2; exit 1;; esac
+	@for d in "$(PREFIX)" "$(LIBDIR)" "$(INCLUDEDIR)" "$(PKGCONFIGDIR)" "$(CMAKEDIR)" "$(BINDIR)" "$(MANDIR)"; do \
 	  case $$d in /*) ;; *) echo "install: $$d is not an absolute path" >&2; exit 1;; esac; done
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(CMAKEDIR)
 	$(INSTALL) -m 0755 $(SOFILE) $(DESTDIR)$(LIBDIR)/libenos.so.$(VERSION)
@@ -49,7 +53,9 @@ install: $(SOFILE) $(BUILD)/libenos.a
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(call enos_pc_dir,$(LIBDIR))|g' \
 	    -e 's|@INCLUDEDIR@|$(call enos_pc_dir,$(INCLUDEDIR))|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    pkgconfig/enos.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/enos.pc
-	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/enos.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(call enos_pc_dir,$(LIBDIR))|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    pkgconfig/enos-shared.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/enos-shared.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/enos.pc $(DESTDIR)$(PKGCONFIGDIR)/enos-shared.pc
 	rel_lib=$$(realpath -m --relative-to=$(CMAKEDIR) $(LIBDIR)) && \
 	rel_inc=$$(realpath -m --relative-to=$(CMAKEDIR) $(INCLUDEDIR)) && \
 	sed -e "s|@ENOS_REL_LIBDIR@|$$rel_lib|g" -e "s|@ENOS_REL_INCLUDEDIR@|$$rel_inc|g" \
@@ -58,6 +64,9 @@ install: $(SOFILE) $(BUILD)/libenos.a
 	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@SIZEOF_VOID_P@|$(ENOS_SIZEOF_VOID_P)|g' \
 	    cmake/enosConfigVersion.cmake.in >$(DESTDIR)$(CMAKEDIR)/enosConfigVersion.cmake
 	chmod 0644 $(DESTDIR)$(CMAKEDIR)/enosConfig.cmake $(DESTDIR)$(CMAKEDIR)/enosConfigVersion.cmake
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 0755 $(BUILD)/enos $(BUILD)/enos-sim $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0644 docs/man/enos.1 docs/man/enos-sim.1 $(DESTDIR)$(MANDIR)/man1/
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null 2>&1; then ldconfig; fi
 
 # Checks (called from `make test`): the committed ABI, and an install into a
@@ -71,8 +80,10 @@ install-test:
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libenos.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	      $(DESTDIR)$(LIBDIR)/libenos.so $(DESTDIR)$(LIBDIR)/libenos.a \
-	      $(DESTDIR)$(INCLUDEDIR)/enos.h $(DESTDIR)$(PKGCONFIGDIR)/enos.pc \
-	      $(DESTDIR)$(CMAKEDIR)/enosConfig.cmake $(DESTDIR)$(CMAKEDIR)/enosConfigVersion.cmake
+	      $(DESTDIR)$(INCLUDEDIR)/enos.h $(DESTDIR)$(PKGCONFIGDIR)/enos.pc $(DESTDIR)$(PKGCONFIGDIR)/enos-shared.pc \
+	      $(DESTDIR)$(CMAKEDIR)/enosConfig.cmake $(DESTDIR)$(CMAKEDIR)/enosConfigVersion.cmake \
+	      $(DESTDIR)$(BINDIR)/enos $(DESTDIR)$(BINDIR)/enos-sim \
+	      $(DESTDIR)$(MANDIR)/man1/enos.1 $(DESTDIR)$(MANDIR)/man1/enos-sim.1
 	-rmdir $(DESTDIR)$(CMAKEDIR) 2>/dev/null
 
 endif

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Run the enos Python package's tests against the built library and enos-sim.
+# Run the libenos Python package's tests against the built library and enos-sim.
 #   python/run_tests.sh [-v] [pattern]
 # Needs build/libenos.so and build/enos-sim (`make`); override with ENOS_LIBRARY
 # and ENOS_SIM. Prints "N passed, N failed[, N skipped]" last; exits non-zero on failure.

@@ -13,6 +13,7 @@ cmd python3 python3
 cmd readelf binutils
 cmd openssl openssl                       # core/sign tests compare with `openssl enc`
 cmd pkg-config pkg-config                 # install test
+cmd lintian lintian                       # deb test: every package lintian-clean
 cmd coap-client-notls libcoap3-bin        # enos-sim is checked against libcoap's client
 cmd valgrind valgrind                     # C tests under valgrind
 cmd aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu      # make cross

@@ -1,4 +1,4 @@
-"""Run every enos test and print a closing line "N passed, N failed, N skipped".
+"""Run every libenos test and print a closing line "N passed, N failed, N skipped".
 
 Usage: python3 python/tests/run.py [-v] [pattern]   (pattern default: test*.py)
 Exit status 0 only when nothing failed or errored.
@@ -26,9 +26,9 @@ def main() -> int:
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
     skipped = len(result.skipped)
     passed = result.testsRun - failed - skipped - len(result.expectedFailures)
-    import enos
+    import libenos
     try:
-        print(f"libenos {enos.version()} from {enos.library_path()}; {time.monotonic() - t0:.1f}s")
+        print(f"libenos {libenos.version()} from {libenos.library_path()}; {time.monotonic() - t0:.1f}s")
     except Exception as e:  # noqa: BLE001
         print(f"libenos not loadable: {e}")
     print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))

@@ -1,4 +1,4 @@
-"""Shared helpers of the enos tests: paths, the library, and enos-sim as a child process.
+"""Shared helpers of the libenos tests: paths, the library, and enos-sim as a child process.
 
 Environment:
   ENOS_LIBRARY  the libenos.so to test (default: <repo>/build/libenos.so)
@@ -29,8 +29,8 @@ SIM = os.environ.get("ENOS_SIM", os.path.join(ROOT, "build", "enos-sim"))
 if PY_DIR not in sys.path:
     sys.path.insert(0, PY_DIR)
 
-import enos  # noqa: E402
-from enos import _lib  # noqa: E402
+import libenos  # noqa: E402
+from libenos import _lib  # noqa: E402
 
 PK, DK, SECRET = "MuGsF6W4", "15bBZlRknc", "sMgTXBUvDNeWGAJWnDcT"
 
@@ -169,10 +169,10 @@ class SimTestCase(unittest.TestCase):
         self.sim = Sim(*self.sim_args)
         self.addCleanup(self.sim.cleanup)
 
-    def client(self, **kw: Any) -> enos.Client:
+    def client(self, **kw: Any) -> libenos.Client:
         args: Dict[str, Any] = dict(server=self.sim.addr, product_key=PK, device_key=DK, device_secret=SECRET,
                                     ack_timeout=0.2, max_retransmit=2)
         args.update(kw)
-        c = enos.Client(**args)
+        c = libenos.Client(**args)
         self.addCleanup(c._close_quietly)
         return c

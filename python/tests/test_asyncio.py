@@ -7,7 +7,7 @@ import time
 
 from support import DK, PK, SECRET, SimTestCase, require
 
-import enos
+import libenos
 
 EVENT_TOPIC = f"/sys/{PK}/{DK}/thing/event/py/post"
 
@@ -32,7 +32,7 @@ class AsyncioTest(SimTestCase):
                 return outcomes, ticks
 
         outcomes, ticks = asyncio.run(main())
-        self.assertEqual(outcomes[:100], [enos.DELIVERED] * 100)
+        self.assertEqual(outcomes[:100], [libenos.DELIVERED] * 100)
         self.assertIsNone(outcomes[100])
         recs = self.sim.records()
         self.assertEqual([r["data"] for r in recs[:100]], [f"a{i}".encode() for i in range(100)])
@@ -44,7 +44,7 @@ class AsyncioTest(SimTestCase):
             with self.client(device_secret="wrong-secret-value") as c:
                 await c.report_async(b"x")
 
-        with self.assertRaises(enos.AuthError) as cm:
+        with self.assertRaises(libenos.AuthError) as cm:
             asyncio.run(main())
         self.assertIn("enos_report_async", cm.exception.detail)
         self.assertNotIn("wrong-secret-value", str(cm.exception))
@@ -56,12 +56,12 @@ class AsyncioTest(SimTestCase):
         self.addCleanup(silent.close)
 
         async def main():
-            c = enos.Client(addr, PK, DK, SECRET, ack_timeout=0.2, max_retransmit=1)
+            c = libenos.Client(addr, PK, DK, SECRET, ack_timeout=0.2, max_retransmit=1)
             start = time.monotonic()
             fut = asyncio.ensure_future(c.report_async(b"lost"))
             await asyncio.sleep(0.05)
             waited = time.monotonic() - start  # the loop ran while the report waited
-            with self.assertRaises(enos.EnosTimeoutError):
+            with self.assertRaises(libenos.EnosTimeoutError):
                 await fut
             c.close()
             return waited

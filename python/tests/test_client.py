@@ -8,7 +8,7 @@ import unittest
 import support
 from support import DK, PK, SECRET, SimTestCase, require
 
-import enos
+import libenos
 
 MP_TOPIC = f"/sys/{PK}/{DK}/thing/measurepoint/post"
 
@@ -17,10 +17,10 @@ class ClientTest(SimTestCase):
     def test_report_acknowledged_and_recorded(self):
         with self.client() as c:
             data = b"py-report\x00\xff\x01"
-            self.assertIs(c.report(data), enos.DELIVERED)
-            self.assertIs(c.report("text é"), enos.DELIVERED)  # str is sent as UTF-8
-            self.assertIs(c.report(bytearray(b"ba")), enos.DELIVERED)
-            self.assertIs(c.report(b""), enos.DELIVERED)
+            self.assertIs(c.report(data), libenos.DELIVERED)
+            self.assertIs(c.report("text é"), libenos.DELIVERED)  # str is sent as UTF-8
+            self.assertIs(c.report(bytearray(b"ba")), libenos.DELIVERED)
+            self.assertIs(c.report(b""), libenos.DELIVERED)
         recs = self.sim.records()
         self.assertEqual([r["data"] for r in recs], [data, "text é".encode(), b"ba", b""])
         self.assertTrue(all(r["topic"] == f"/sys/{PK}/{DK}/thing/model/up_raw" for r in recs))
@@ -41,7 +41,7 @@ class ClientTest(SimTestCase):
 
     def test_publish_rejected_carries_coap_code(self):
         with self.client() as c:
-            with self.assertRaises(enos.RejectedError) as cm:
+            with self.assertRaises(libenos.RejectedError) as cm:
                 c.publish("/sys/NoSuch/Device/thing/x", b"x")
             e = cm.exception
             self.assertEqual(e.code, -6)
@@ -62,13 +62,13 @@ class ClientTest(SimTestCase):
     def test_wrong_secret_is_auth_error_without_secret(self):
         wrong = "ThisIsTheWrongSecret42"
         c = self.client(device_secret=wrong)
-        with self.assertRaises(enos.AuthError) as cm:
+        with self.assertRaises(libenos.AuthError) as cm:
             c.authenticate()
         for text in (str(cm.exception), repr(cm.exception), cm.exception.detail, repr(c)):
             self.assertNotIn(wrong, text)
             self.assertNotIn(SECRET, text)
         self.assertEqual(cm.exception.code, -5)
-        with self.assertRaises(enos.AuthError):
+        with self.assertRaises(libenos.AuthError):
             c.report(b"x")
         self.assertEqual(self.sim.records(), [])
 
@@ -85,7 +85,7 @@ class ClientTest(SimTestCase):
         ]
         for kw in cases:
             with self.subTest(**{k: repr(v) for k, v in kw.items()}):
-                with self.assertRaises(enos.InvalidArgument) as cm:
+                with self.assertRaises(libenos.InvalidArgument) as cm:
                     self.client(**kw)
                 self.assertEqual(cm.exception.code, -1)
                 self.assertTrue(str(cm.exception))
@@ -93,12 +93,12 @@ class ClientTest(SimTestCase):
             self.client(lifetime="3600")
         with self.client() as c:
             for topic in ("", "no-leading-slash"):
-                with self.assertRaises(enos.InvalidArgument):
+                with self.assertRaises(libenos.InvalidArgument):
                     c.publish(topic, b"x")
             with self.assertRaises(TypeError):
                 c.report(12345)  # type: ignore[arg-type]
-            with self.assertRaises(enos.InvalidArgument):
-                c.report(b"x" * (enos._lib.ENOS_MAX_PAYLOAD + 1))
+            with self.assertRaises(libenos.InvalidArgument):
+                c.report(b"x" * (libenos._lib.ENOS_MAX_PAYLOAD + 1))
 
     def test_closed_client_and_idempotent_close(self):
         c = self.client()
@@ -109,17 +109,17 @@ class ClientTest(SimTestCase):
         c.close()  # idempotent
         for call in (lambda: c.report(b"x"), lambda: c.publish(MP_TOPIC, b"x"), c.authenticate,
                      c.next_sign):
-            with self.assertRaises(enos.ClosedError) as cm:
+            with self.assertRaises(libenos.ClosedError) as cm:
                 call()
             self.assertEqual(cm.exception.code, -7)
         self.assertIn("closed", repr(c))
 
     def test_context_manager(self):
         with self.client() as c:
-            self.assertIsInstance(c, enos.Client)
+            self.assertIsInstance(c, libenos.Client)
             c.report(b"in-with")
         self.assertTrue(c.closed)
-        with self.assertRaises(enos.ClosedError):
+        with self.assertRaises(libenos.ClosedError):
             c.report(b"after")
         # An exception inside the block propagates and still closes the client.
         with self.assertRaises(KeyError):
@@ -156,7 +156,7 @@ class ClientTest(SimTestCase):
     def test_stats(self):
         with self.client() as c:
             s0 = c.stats
-            self.assertIsInstance(s0, enos.Stats)
+            self.assertIsInstance(s0, libenos.Stats)
             c.report(b"1")
             c.report(b"2")
             c.publish(MP_TOPIC, b"{}")
@@ -169,7 +169,7 @@ class ClientTest(SimTestCase):
             for f in ("retransmissions", "queued_bytes", "queued_total", "queue_delivered",
                       "queue_dropped", "commands", "commands_dropped", "state_errors"):
                 self.assertIsInstance(getattr(s, f), int, f)
-        with self.assertRaises(enos.ClosedError):
+        with self.assertRaises(libenos.ClosedError):
             c.stats
 
     @require("enos_flush")
@@ -185,8 +185,8 @@ class UnreachableTest(unittest.TestCase):
         s = support.Sim()
         addr = s.addr
         s.cleanup()  # nothing listens there now
-        with enos.Client(addr, PK, DK, SECRET, ack_timeout=0.1, max_retransmit=1) as c:
-            with self.assertRaises((enos.NetworkError, enos.EnosTimeoutError)):
+        with libenos.Client(addr, PK, DK, SECRET, ack_timeout=0.1, max_retransmit=1) as c:
+            with self.assertRaises((libenos.NetworkError, libenos.EnosTimeoutError)):
                 c.report(b"x")
 
 
@@ -199,8 +199,8 @@ class ZeroMeansDefaultTest(unittest.TestCase):
         self.addCleanup(hole.close)
         hole.bind(("127.0.0.1", 0))
         addr = "127.0.0.1:%d" % hole.getsockname()[1]
-        with enos.Client(addr, PK, DK, SECRET, ack_timeout=0.01, **kw) as c:
-            with self.assertRaises(enos.EnosTimeoutError):
+        with libenos.Client(addr, PK, DK, SECRET, ack_timeout=0.01, **kw) as c:
+            with self.assertRaises(libenos.EnosTimeoutError):
                 c.authenticate()
         hole.settimeout(0)
         n = 0
@@ -217,8 +217,8 @@ class ZeroMeansDefaultTest(unittest.TestCase):
                 self.assertEqual(self.datagrams_until_timeout(max_retransmit=value), sent)
         for bad in (-1, "off", "0"):
             with self.subTest(max_retransmit=bad):
-                with self.assertRaises(enos.InvalidArgument) as cm:
-                    enos.Client("127.0.0.1:9", PK, DK, SECRET, max_retransmit=bad)
+                with self.assertRaises(libenos.InvalidArgument) as cm:
+                    libenos.Client("127.0.0.1:9", PK, DK, SECRET, max_retransmit=bad)
                 self.assertIn('"none"', str(cm.exception))
 
 
@@ -228,15 +228,15 @@ class BlockSizeTest(SimTestCase):
         for value in (0, None, 256):
             with self.subTest(block_size=value):
                 with self.client(block_size=value) as c:
-                    self.assertIs(c.report(big), enos.DELIVERED)
+                    self.assertIs(c.report(big), libenos.DELIVERED)
         with self.client(block_size="off") as c:
-            self.assertIs(c.report(big[:500]), enos.DELIVERED)
-            with self.assertRaises(enos.InvalidArgument):
+            self.assertIs(c.report(big[:500]), libenos.DELIVERED)
+            with self.assertRaises(libenos.InvalidArgument):
                 c.report(big)
         self.assertEqual([r["data"] for r in self.sim.records()], [big] * 3 + [big[:500]])
         for bad in (-1, "none"):
             with self.subTest(block_size=bad):
-                with self.assertRaises(enos.InvalidArgument) as cm:
+                with self.assertRaises(libenos.InvalidArgument) as cm:
                     self.client(block_size=bad)
                 self.assertIn('"off"', str(cm.exception))
 

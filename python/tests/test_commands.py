@@ -7,7 +7,7 @@ import unittest
 
 from support import DK, PK, SimTestCase, require, wait_for
 
-import enos
+import libenos
 
 DOWN = f"/sys/{PK}/{DK}/thing/model/down_raw"
 
@@ -28,7 +28,7 @@ class InlineCommandsTest(SimTestCase):
         c = self.client()
 
         def handler(cmd):
-            self.assertIsInstance(cmd, enos.Command)
+            self.assertIsInstance(cmd, libenos.Command)
             got.append(cmd)
             c.reply(cmd, b"ack:" + cmd.payload)  # replying from inside the handler works
             if len(got) == 3:
@@ -100,7 +100,7 @@ class InlineCommandsTest(SimTestCase):
         c = self.client()
         # Start with tiny buffers so that both have to grow (inline commands travel in
         # one datagram's options, so the command itself must stay small).
-        client_mod = enos.client
+        client_mod = libenos.client
         old = client_mod._FIRST_TOPIC_SIZE, client_mod._FIRST_PAYLOAD_SIZE
         client_mod._FIRST_TOPIC_SIZE, client_mod._FIRST_PAYLOAD_SIZE = 8, 4
         self.addCleanup(setattr, client_mod, "_FIRST_TOPIC_SIZE", old[0])
@@ -122,7 +122,7 @@ class InlineCommandsTest(SimTestCase):
         self.sim.command(b"")
         c.poll()
         cmd = c.next_command(timeout=5)
-        self.assertEqual(cmd, enos.Command(DOWN, b""))
+        self.assertEqual(cmd, libenos.Command(DOWN, b""))
 
     def test_callback_exception_is_reraised(self):
         c = self.client()
@@ -149,7 +149,7 @@ class InlineCommandsTest(SimTestCase):
         else:
             self.fail("the handler's exception was not re-raised")
         self.assertEqual(self.sim.records(), [], "the call that raised did nothing")
-        self.assertIs(c.report(b"after"), enos.DELIVERED)  # raised once, then cleared
+        self.assertIs(c.report(b"after"), libenos.DELIVERED)  # raised once, then cleared
         # Still pending at close: close() raises it (after closing).
         self.queue(1, b"late")
         c.poll()
@@ -174,7 +174,7 @@ class InlineCommandsTest(SimTestCase):
         def waiter():
             try:
                 result.append(c.next_command(timeout=None))
-            except enos.ClosedError as e:
+            except libenos.ClosedError as e:
                 result.append(e)
 
         t = threading.Thread(target=waiter)
@@ -183,7 +183,7 @@ class InlineCommandsTest(SimTestCase):
         c.close()
         t.join(5)
         self.assertFalse(t.is_alive())
-        self.assertIsInstance(result[0], enos.ClosedError)
+        self.assertIsInstance(result[0], libenos.ClosedError)
 
 
 class GetStyleCommandsTest(InlineCommandsTest):

@@ -9,10 +9,10 @@ import unittest
 
 from support import LIB, PY_DIR, SECRET
 
-import enos
+import libenos
 
-SNIPPET = ("import enos, sys; print(enos.version()); print(enos.library_path()); "
-           "print(enos.sign(%r, '8GjM3fXkD2oQ', 1))" % SECRET)
+SNIPPET = ("import libenos, sys; print(libenos.version()); print(libenos.library_path()); "
+           "print(libenos.sign(%r, '8GjM3fXkD2oQ', 1))" % SECRET)
 SIGN_1 = "A3A7B1325BCE9F925F54E6D8134AA3EB3F57D08BE168FA28B47327C8C9F13C23"
 
 
@@ -53,24 +53,24 @@ class InstallTest(unittest.TestCase):
                 r = run([sys.executable, "-m", "pip", "install", "--no-index", "--target", target,
                          *flags, self.src], env=self.env())
                 self.assertEqual(r.returncode, 0, r.stdout)
-                self.assertTrue(os.path.exists(os.path.join(target, "enos", "py.typed")))
+                self.assertTrue(os.path.exists(os.path.join(target, "libenos", "py.typed")))
                 # the wheel's version is the package's __version__ (one place)
                 dist = [n for n in os.listdir(target) if n.endswith(".dist-info")]
-                self.assertEqual(dist, ["enos-%s.dist-info" % enos.__version__])
+                self.assertEqual(dist, ["libenos-%s.dist-info" % libenos.__version__])
                 out = self.check_import(target)
                 self.assertEqual(out[-1], SIGN_1)
 
     def test_library_next_to_package(self):
         target = os.path.join(self.tmp, "bundled")
-        shutil.copytree(os.path.join(self.src, "enos"), os.path.join(target, "enos"))
-        shutil.copy(os.path.realpath(LIB), os.path.join(target, "enos", "libenos.so.1"))
+        shutil.copytree(os.path.join(self.src, "libenos"), os.path.join(target, "libenos"))
+        shutil.copy(os.path.realpath(LIB), os.path.join(target, "libenos", "libenos.so.1"))
         out = self.check_import(target, lib=None)
-        self.assertEqual(out[1], os.path.join(target, "enos", "libenos.so.1"))
+        self.assertEqual(out[1], os.path.join(target, "libenos", "libenos.so.1"))
         self.assertEqual(out[-1], SIGN_1)
 
     def test_bad_library_path_is_clear(self):
         env = self.env(PYTHONPATH=PY_DIR, ENOS_LIBRARY=os.path.join(self.tmp, "nope.so"))
-        r = run([sys.executable, "-c", "import enos; enos.version()"], env=env)
+        r = run([sys.executable, "-c", "import libenos; libenos.version()"], env=env)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("LibraryError", r.stdout)
         self.assertIn("ENOS_LIBRARY", r.stdout)

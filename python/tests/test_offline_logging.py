@@ -10,7 +10,7 @@ import unittest
 import support
 from support import DK, PK, SECRET, Sim, require, wait_for
 
-import enos
+import libenos
 
 
 @require("enos_flush", "enos_get_stats")
@@ -23,23 +23,23 @@ class OfflineTest(unittest.TestCase):
         sim = Sim()
         self.addCleanup(sim.cleanup)
         port = sim.port
-        c = enos.Client(sim.addr, PK, DK, SECRET, state_dir=self.state, ack_timeout=0.1,
+        c = libenos.Client(sim.addr, PK, DK, SECRET, state_dir=self.state, ack_timeout=0.1,
                         max_retransmit=1, retry_interval=0.1)
         self.addCleanup(c._close_quietly)
-        self.assertIs(c.report(b"online"), enos.DELIVERED)
+        self.assertIs(c.report(b"online"), libenos.DELIVERED)
         sim.stop()
-        self.assertIs(c.report(b"offline-1"), enos.QUEUED)
-        self.assertIs(c.report(b"offline-2"), enos.QUEUED)
+        self.assertIs(c.report(b"offline-1"), libenos.QUEUED)
+        self.assertIs(c.report(b"offline-2"), libenos.QUEUED)
         st = c.stats
         self.assertGreaterEqual(st.queued, 2)
         self.assertGreaterEqual(st.queued_total, 2)
         self.assertGreater(st.queued_bytes, 0)
         t0 = time.monotonic()
-        with self.assertRaises(enos.EnosTimeoutError) as cm:
+        with self.assertRaises(libenos.EnosTimeoutError) as cm:
             c.flush(0.3)
         self.assertLess(time.monotonic() - t0, 5)
         self.assertEqual(cm.exception.code, -4)
-        with self.assertRaises(enos.EnosTimeoutError):
+        with self.assertRaises(libenos.EnosTimeoutError):
             c.flush(0)
         # The server comes back on the same port: the queue drains in order.
         try:
@@ -57,22 +57,22 @@ class OfflineTest(unittest.TestCase):
     def test_state_dir_locked(self):
         sim = Sim()
         self.addCleanup(sim.cleanup)
-        with enos.Client(sim.addr, PK, DK, SECRET, state_dir=self.state):
-            with self.assertRaises(enos.StateError) as cm:
-                enos.Client(sim.addr, PK, DK, SECRET, state_dir=self.state)
+        with libenos.Client(sim.addr, PK, DK, SECRET, state_dir=self.state):
+            with self.assertRaises(libenos.StateError) as cm:
+                libenos.Client(sim.addr, PK, DK, SECRET, state_dir=self.state)
             self.assertEqual(cm.exception.code, -8)
             self.assertNotIn(SECRET, str(cm.exception))
         # released by close
-        enos.Client(sim.addr, PK, DK, SECRET, state_dir=self.state).close()
+        libenos.Client(sim.addr, PK, DK, SECRET, state_dir=self.state).close()
 
     def test_queue_full(self):
         sim = Sim()
         addr = sim.addr
         sim.cleanup()
-        with enos.Client(addr, PK, DK, SECRET, state_dir=self.state, queue_max_count=1,
+        with libenos.Client(addr, PK, DK, SECRET, state_dir=self.state, queue_max_count=1,
                          ack_timeout=0.05, max_retransmit="none", retry_interval=10) as c:
-            self.assertIs(c.report(b"1"), enos.QUEUED)
-            with self.assertRaises(enos.QueueFullError):
+            self.assertIs(c.report(b"1"), libenos.QUEUED)
+            with self.assertRaises(libenos.QueueFullError):
                 c.report(b"2")
 
 
@@ -83,10 +83,10 @@ def produce_logs(test):
     test.addCleanup(shutil.rmtree, state, True)
     sim = Sim()
     test.addCleanup(sim.cleanup)
-    with enos.Client(sim.addr, PK, DK, SECRET, state_dir=state, ack_timeout=0.1, max_retransmit="none") as c:
+    with libenos.Client(sim.addr, PK, DK, SECRET, state_dir=state, ack_timeout=0.1, max_retransmit="none") as c:
         c.report(b"saved session")
         sig = c.next_sign()
-    with enos.Client(sim.addr, PK, DK, SECRET, state_dir=state, ack_timeout=0.05, max_retransmit="none",
+    with libenos.Client(sim.addr, PK, DK, SECRET, state_dir=state, ack_timeout=0.05, max_retransmit="none",
                      retry_interval=0.05, poll_interval=0.05) as c:  # logs "resumed saved session"
         sim.stop()
         c.report(b"queued")
@@ -97,7 +97,7 @@ def produce_logs(test):
 @require("enos_set_log_handler")
 class LogHandlerTest(unittest.TestCase):
     def tearDown(self):
-        enos.set_log_handler(None)
+        libenos.set_log_handler(None)
 
     def test_lines_received_never_the_secret(self):
         lines = []
@@ -107,12 +107,12 @@ class LogHandlerTest(unittest.TestCase):
             with lock:
                 lines.append((level, message))
 
-        enos.set_log_handler(handler, enos.LOG_DEBUG)
+        libenos.set_log_handler(handler, libenos.LOG_DEBUG)
         signature = produce_logs(self)
-        enos.set_log_handler(None)
+        libenos.set_log_handler(None)
         self.assertTrue(lines, "the log handler received lines")
         self.assertTrue(all(isinstance(lv, int) and isinstance(m, str) for lv, m in lines))
-        self.assertTrue(all(enos.LOG_ERROR <= lv <= enos.LOG_DEBUG for lv, _ in lines))
+        self.assertTrue(all(libenos.LOG_ERROR <= lv <= libenos.LOG_DEBUG for lv, _ in lines))
         text = "\n".join(m for _, m in lines)
         self.assertIn(DK, text)
         self.assertNotIn(SECRET, text)
@@ -122,8 +122,8 @@ class LogHandlerTest(unittest.TestCase):
         self.assertEqual(len(lines), n, "silent after set_log_handler(None)")
 
     def test_python_logging_bridge(self):
-        enos.set_log_handler(logger="enos.test.lib", level=enos.LOG_DEBUG)
-        with self.assertLogs("enos.test.lib", level="DEBUG") as cm:
+        libenos.set_log_handler(logger="libenos.test.lib", level=libenos.LOG_DEBUG)
+        with self.assertLogs("libenos.test.lib", level="DEBUG") as cm:
             produce_logs(self)
         self.assertTrue(cm.records)
         self.assertEqual({r.levelno for r in cm.records} - {logging.DEBUG, logging.INFO, logging.WARNING,
@@ -131,13 +131,13 @@ class LogHandlerTest(unittest.TestCase):
         self.assertFalse(any(SECRET in r.getMessage() for r in cm.records))
 
     def test_level_filter_and_invalid_level(self):
-        with self.assertRaises(enos.InvalidArgument):
-            enos.set_log_handler(lambda lv, m: None, 9)
+        with self.assertRaises(libenos.InvalidArgument):
+            libenos.set_log_handler(lambda lv, m: None, 9)
         got = []
-        enos.set_log_handler(lambda lv, m: got.append(lv), enos.LOG_INFO)
+        libenos.set_log_handler(lambda lv, m: got.append(lv), libenos.LOG_INFO)
         produce_logs(self)
         self.assertTrue(got)
-        self.assertTrue(all(lv <= enos.LOG_INFO for lv in got), got)
+        self.assertTrue(all(lv <= libenos.LOG_INFO for lv in got), got)
 
     def test_handler_exception_is_reraised(self):
         class LogBoom(Exception):
@@ -146,11 +146,11 @@ class LogHandlerTest(unittest.TestCase):
         def handler(level, message):
             raise LogBoom(message)
 
-        enos.set_log_handler(handler, enos.LOG_DEBUG)
+        libenos.set_log_handler(handler, libenos.LOG_DEBUG)
         with self.assertRaises(LogBoom):
             produce_logs(self)  # a call after the first log line raises it
         try:  # later lines raised too: one more may still be pending, set_log_handler raises it
-            enos.set_log_handler(None)
+            libenos.set_log_handler(None)
         except LogBoom:
             pass
 

@@ -76,8 +76,9 @@ consumer_pkgconfig() {
   else
     fail "$label: cc with pkg-config"; sed 's/^/    /' "$tmp/cc.log"
   fi
-  # Static: the archive by name, and Libs.private from --static.
-  static_libs=$(pkg-config --static --libs enos | sed 's/-lenos\b/-l:libenos.a/')
+  # Static: pkg-config --static alone must give the archive (run_consumer checks
+  # that the program does not need libenos.so).
+  static_libs=$(pkg-config --static --libs enos)
   # shellcheck disable=SC2086
   if "$CC" -std=c99 -Wall -Wextra -Werror -Wpedantic -o "$tmp/$label-pc-static" "$root/test/install/consumer/main.c" \
        $(pkg-config --cflags enos) $static_libs 2>"$tmp/cc.log"; then

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install test of libenos: build (make lib static), `make install` into a
+# Install test of libenos: build (make lib static cli sim), `make install` into a
 # temporary DESTDIR, check the installed tree, then build an out-of-tree C
 # program (test/install/consumer) with pkg-config and with CMake's
 # find_package(enos) against it, shared and static, and run it. Then the same
@@ -18,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 require pkg-config:pkg-config cmake:cmake make:make ldd:libc-bin readelf:binutils realpath:coreutils
 version=$(sed -n 's/^#define ENOS_VERSION_STRING "\(.*\)"$/\1/p' include/enos.h)
 
-"${mk[@]}" lib static >"$tmp/build.log" 2>&1 || { echo "FAIL: make lib static"; cat "$tmp/build.log"; exit 1; }
+"${mk[@]}" lib static cli sim >"$tmp/build.log" 2>&1 || { echo "FAIL: make lib static"; cat "$tmp/build.log"; exit 1; }
 
 # 1. make install PREFIX=/usr/local DESTDIR=...
 dest=$tmp/root
@@ -29,6 +29,10 @@ else
 fi
 L=$dest/usr/local/lib
 want_files=$(LC_ALL=C sort <<FILES
+/usr/local/bin/enos
+/usr/local/bin/enos-sim
+/usr/local/share/man/man1/enos-sim.1
+/usr/local/share/man/man1/enos.1
 /usr/local/include/enos.h
 /usr/local/lib/cmake/enos/enosConfig.cmake
 /usr/local/lib/cmake/enos/enosConfigVersion.cmake
@@ -36,6 +40,7 @@ want_files=$(LC_ALL=C sort <<FILES
 /usr/local/lib/libenos.so
 /usr/local/lib/libenos.so.$version
 /usr/local/lib/libenos.so.1
+/usr/local/lib/pkgconfig/enos-shared.pc
 /usr/local/lib/pkgconfig/enos.pc
 FILES
 )
@@ -46,6 +51,9 @@ check "libenos.so -> libenos.so.1" test "$(readlink "$L/libenos.so")" = libenos.
 check "libenos.so.$version is a 0755 file with SONAME libenos.so.1" \
   sh -c "test ! -L '$L/libenos.so.$version' && test \"\$(stat -c %a '$L/libenos.so.$version')\" = 755 &&
          readelf -d '$L/libenos.so.$version' | grep -q 'SONAME.*\[libenos.so.1\]'"
+check "enos and enos-sim are 0755 programs that run" \
+  sh -c "test \"\$(stat -c %a '$dest/usr/local/bin/enos')\" = 755 && '$dest/usr/local/bin/enos' version | grep -q '$version' &&
+         '$dest/usr/local/bin/enos-sim' --help 2>&1 | grep -q enos-sim"
 check "enos.h is include/enos.h" cmp include/enos.h "$dest/usr/local/include/enos.h"
 check "enos.pc: prefix=/usr/local, libdir=\${prefix}/lib, version $version" \
   sh -c "grep -qx 'prefix=/usr/local' '$L/pkgconfig/enos.pc' && grep -qx 'libdir=\${prefix}/lib' '$L/pkgconfig/enos.pc' &&

@@ -15,11 +15,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 LIB = os.environ.get("LIBENOS", os.path.join(ROOT, "build", "libenos.so"))
 
 # The constants, ENOS_SIGN_SIZE, the whole enos_config and the function
-# declarations come from the Python package's python/enos/_lib.py (one copy of
+# declarations come from the Python package's python/libenos/_lib.py (one copy of
 # include/enos.h in Python); the calls below stay raw ctypes on the library at
 # LIB, which _lib never loads here.
 sys.path.insert(0, os.path.join(ROOT, "python"))
-from enos._lib import (ENOS_AUTH_SIGN_SIZE, ENOS_ERR_BUFFER, ENOS_ERR_CLOSED, ENOS_ERR_INVALID,  # noqa: E402
+from libenos._lib import (ENOS_AUTH_SIGN_SIZE, ENOS_ERR_BUFFER, ENOS_ERR_CLOSED, ENOS_ERR_INVALID,  # noqa: E402
                        ENOS_OK, ENOS_SIGN_SIZE, EnosConfig, _SIGNATURES)
 
 # The functions this test calls.

@@ -1,4 +1,4 @@
-"""Exceptions of the enos package.
+"""Exceptions of the libenos package.
 
 Every failing libenos call raises a subclass of :class:`EnosError` chosen by
 its status code; ``str(error)`` is libenos's detail message
@@ -63,7 +63,7 @@ class NetworkError(EnosError):
 class EnosTimeoutError(EnosError):
     """ENOS_ERR_TIMEOUT: no answer within the retransmission window, or a wait
     (flush, next_command) ran out. Not a subclass of the builtin TimeoutError
-    (an OSError); catch ``enos.EnosTimeoutError``."""
+    (an OSError); catch ``libenos.EnosTimeoutError``."""
 
     code = -4
 

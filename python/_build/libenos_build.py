@@ -1,4 +1,4 @@
-"""In-tree PEP 517 / PEP 660 build backend for the enos package (stdlib only).
+"""In-tree PEP 517 / PEP 660 build backend for the libenos package (stdlib only).
 
 Why not setuptools.build_meta: the machines this project runs on have no PyPI
 access and setuptools without the ``wheel`` package, so setuptools cannot
@@ -8,8 +8,14 @@ install ./python`` works offline, with or without build isolation.
 
 The package is pure Python. Metadata comes from pyproject.toml's [project]
 table, except the version (``dynamic``): that is ``__version__`` of
-enos/__init__.py, written in that one place. If a distributor copies libenos.so* into enos/, it goes into the wheel
-and the wheel is tagged for this platform instead of py3-none-any.
+libenos/__init__.py, written in that one place.
+
+If libenos.so* is in libenos/ (``make wheel`` puts it there, through
+_build/make_wheel.py), it goes into the wheel, and the wheel is tagged
+``py3-none-manylinux_X_Y_ARCH``: ARCH from the library's ELF header (so a
+cross-built library gives a wheel for its target), X.Y the highest GLIBC_X.Y
+symbol version it needs (``objdump -T``). Without it the wheel is
+``py3-none-any`` and the library comes from ENOS_LIBRARY or the system.
 """
 
 from __future__ import annotations
@@ -17,20 +23,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import importlib.util
 import os
 import re
-import sysconfig
+import shutil
+import subprocess
 import tarfile
 import time
 import zipfile
 from typing import Any, Dict, List, Optional, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PACKAGE = "enos"
+PACKAGE = "libenos"
 
 
 def _package_version() -> str:
-    """``__version__`` of enos/__init__.py (read as text: the backend does not import the package)."""
+    """``__version__`` of libenos/__init__.py (read as text: the backend does not import the package)."""
     path = os.path.join(ROOT, PACKAGE, "__init__.py")
     with open(path, encoding="utf-8") as f:
         m = re.search(r"""^__version__\s*=\s*["']([^"']+)["']\s*$""", f.read(), re.MULTILINE)
@@ -43,7 +51,7 @@ def _project() -> Dict[str, Any]:
     p = _project_table()
     if "version" in p:  # a static version would be a second place to keep in step
         raise RuntimeError("pyproject.toml: [project] must not set version (it is dynamic: "
-                           "__version__ of enos/__init__.py)")
+                           "__version__ of libenos/__init__.py)")
     p["version"] = _package_version()
     return p
 
@@ -111,11 +119,67 @@ def _package_files() -> List[str]:
     return out
 
 
+def _elf_module() -> Any:
+    """libenos/_elf.py, loaded by path (the backend does not import the package)."""
+    spec = importlib.util.spec_from_file_location("_libenos_elf", os.path.join(ROOT, PACKAGE, "_elf.py"))
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# binutils prefixes of the cross toolchains, for a library the host objdump cannot read.
+_CROSS_OBJDUMP = {"aarch64": "aarch64-linux-gnu-objdump", "armv7l": "arm-linux-gnueabihf-objdump",
+                  "i686": "i686-linux-gnu-objdump"}
+
+
+def glibc_requirement(library: str, arch: str = "") -> Tuple[int, int]:
+    """The highest GLIBC_X.Y symbol version ``library`` needs, from ``objdump -T``."""
+    tried = []
+    for tool in ("objdump", _CROSS_OBJDUMP.get(arch, "")):
+        if not tool or not shutil.which(tool):
+            continue
+        r = subprocess.run([tool, "-T", library], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            tried.append(f"{tool}: {r.stderr.strip()}")
+            continue
+        versions = {(int(a), int(b)) for a, b in re.findall(r"\bGLIBC_(\d+)\.(\d+)", r.stdout)}
+        if not versions:
+            raise RuntimeError(f"{library}: objdump -T lists no GLIBC_ symbol version (not a glibc library?)")
+        return max(versions)
+    raise RuntimeError(f"cannot read the dynamic symbols of {library} (install binutils"
+                       + (f" or {_CROSS_OBJDUMP[arch]}" if arch in _CROSS_OBJDUMP else "") + "): "
+                       + "; ".join(tried))
+
+
+def platform_tag(library: str) -> str:
+    """The manylinux platform tag (PEP 600) of a wheel that bundles ``library``."""
+    header = _elf_module().read_header(library)
+    if header is None:
+        raise RuntimeError(f"{library} is not an ELF file")
+    major, minor = glibc_requirement(library, header.arch)
+    return f"manylinux_{major}_{minor}_{header.arch}"
+
+
 def _tag(files: List[str]) -> str:
-    if any(os.path.basename(f).startswith("libenos.so") for f in files):
-        plat = sysconfig.get_platform().replace("-", "_").replace(".", "_")
-        return f"py3-none-{plat}"
+    libs = [f for f in files if os.path.basename(f).startswith("libenos.so")]
+    if libs:
+        tags = {platform_tag(os.path.join(ROOT, f)) for f in libs}
+        if len(tags) != 1:
+            raise RuntimeError(f"the bundled libraries {libs} need different platform tags: {sorted(tags)}")
+        return "py3-none-" + tags.pop()
     return "py3-none-any"
+
+
+def _licence_files() -> List[Tuple[str, bytes]]:
+    """LICENSE and NOTICE (python/ links them from the repository root), for the .dist-info."""
+    out = []
+    for name in ("LICENSE", "NOTICE"):
+        path = os.path.join(ROOT, name)
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                out.append((name, f.read()))
+    return out
 
 
 def _record_line(arcname: str, data: bytes) -> str:
@@ -131,10 +195,11 @@ def _write_wheel(wheel_directory: str, contents: List[Tuple[str, bytes]], tag: s
     files.append((f"{dist_info}/METADATA", _metadata().encode("utf-8")))
     files.append((f"{dist_info}/WHEEL", (
         "Wheel-Version: 1.0\n"
-        "Generator: enos_build (in-tree)\n"
+        "Generator: libenos_build (in-tree)\n"
         f"Root-Is-Purelib: {'true' if tag.endswith('-any') else 'false'}\n"
         f"Tag: {tag}\n").encode("ascii")))
     files.append((f"{dist_info}/top_level.txt", f"{PACKAGE}\n".encode("ascii")))
+    files += [(f"{dist_info}/{name}", data) for name, data in _licence_files()]
     record = [_record_line(a, d) for a, d in files] + [f"{dist_info}/RECORD,,"]
     files.append((f"{dist_info}/RECORD", ("\n".join(record) + "\n").encode("utf-8")))
     os.makedirs(wheel_directory, exist_ok=True)
@@ -185,7 +250,8 @@ def build_editable(wheel_directory: str, config_settings: Optional[Dict[str, Any
 def build_sdist(sdist_directory: str, config_settings: Optional[Dict[str, Any]] = None) -> str:
     name, version = _name_version()
     base = f"{name}-{version}"
-    rels = ["pyproject.toml", "README.md", "_build/enos_build.py"] + [
+    rels = ["pyproject.toml", "README.md", "LICENSE", "NOTICE", "_build/libenos_build.py",
+            "_build/make_wheel.py"] + [
         f for f in _package_files() if not os.path.basename(f).startswith("libenos.so")]
     tests = os.path.join(ROOT, "tests")
     if os.path.isdir(tests):

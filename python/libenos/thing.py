@@ -1,6 +1,6 @@
 """The JSON thing model (measure points, events, attributes, service replies).
 
-Mixed into :class:`enos.Client`; see python/README.md and docs/thing-model.md.
+Mixed into :class:`libenos.Client`; see python/README.md and docs/thing-model.md.
 JSON is produced with :func:`json.dumps` (NaN and infinity refused) and
 checked again by libenos before anything is sent.
 """
@@ -50,7 +50,7 @@ def _time_ms(t: SampleTime) -> int:
 
 
 class ThingModelMixin:
-    """Thing-model methods of :class:`enos.Client`."""
+    """Thing-model methods of :class:`libenos.Client`."""
 
     _lib: _lib.Library
 

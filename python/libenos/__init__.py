@@ -1,10 +1,10 @@
-"""enos: connect a device to Envision EnOS over CoAP/UDP (ctypes binding of libenos).
+"""libenos: connect a device to Envision EnOS over CoAP/UDP (ctypes binding of libenos).
 
 Quick start::
 
-    import enos
+    import libenos
 
-    with enos.Client("coap-enos.example.com", "MuGsF6W4", "15bBZlRknc", "sMgTXBUvDNeWGAJWnDcT") as c:
+    with libenos.Client("coap-enos.example.com", "MuGsF6W4", "15bBZlRknc", "sMgTXBUvDNeWGAJWnDcT") as c:
         c.report(b"\\x01\\x02")
 
 See python/README.md for the whole API. The shared library is found through

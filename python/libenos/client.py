@@ -34,7 +34,7 @@ Text = Union[str, bytes]
 Data = Union[bytes, bytearray, memoryview, str]
 PathLike = Union[str, bytes, "os.PathLike[str]"]
 
-_log = logging.getLogger("enos")
+_log = logging.getLogger("libenos")
 
 LOG_OFF = 0
 LOG_ERROR = 1
@@ -254,7 +254,7 @@ def _log_trampoline(user: Optional[int], level: int, message: Optional[bytes]) -
             if _LogState.pending is None:
                 _LogState.pending = e
                 return
-        _log.error("enos log handler raised (an earlier error is still pending)", exc_info=e)
+        _log.error("libenos log handler raised (an earlier error is still pending)", exc_info=e)
 
 
 def _raise_log_pending() -> None:
@@ -275,9 +275,9 @@ def set_log_handler(fn: Optional[LogHandler] = None, level: int = LOG_INFO, *,
     ``fn=None`` and no logger, or ``level=LOG_OFF``, silences libenos (the default).
 
     ``fn`` may run on any thread, including library threads, concurrently with
-    itself; it must not call into enos. An exception raised by ``fn`` is kept
+    itself; it must not call into libenos. An exception raised by ``fn`` is kept
     and re-raised by the next call of set_log_handler() or of any Client
-    method (later ones, while one is pending, go to the "enos" logger).
+    method (later ones, while one is pending, go to the "libenos" logger).
     """
     lib = _lib.load()
     if logger is not None:
@@ -289,7 +289,7 @@ def set_log_handler(fn: Optional[LogHandler] = None, level: int = LOG_INFO, *,
             target.log(_PY_LEVELS.get(level, logging.INFO), "%s", message)
 
     if not isinstance(level, int) or isinstance(level, bool):
-        raise TypeError("level must be an int (enos.LOG_*)")
+        raise TypeError("level must be an int (libenos.LOG_*)")
     setter = lib.fn("enos_set_log_handler")
     # set_lock only serializes setters. The C call waits for a log call in
     # progress, which may need _LogState.lock: never hold that one here.
@@ -348,14 +348,14 @@ class Client(ThingModelMixin):
     ``command_handler``: see :meth:`set_command_handler`.
 
     Use it as a context manager, or call :meth:`close` (idempotent).
-    Methods may be called from any thread. Errors raise :class:`enos.EnosError`
+    Methods may be called from any thread. Errors raise :class:`libenos.EnosError`
     subclasses.
 
     Exceptions raised by the command handler are stored and re-raised (the
     original exception object, with its traceback) by the next call of any
     method of this client, before it does anything; close() raises it after
     closing. Only the first is kept until raised; further ones are logged on
-    the "enos" logger.
+    the "libenos" logger.
     """
 
     def __init__(self, server: str, product_key: Text, device_key: Text, device_secret: Text, *,
@@ -432,7 +432,7 @@ class Client(ThingModelMixin):
         self._close_quietly()
         pending = self._take_pending()
         if pending is not None:  # do not mask the exception that is propagating
-            _log.error("enos command handler raised", exc_info=pending)
+            _log.error("libenos command handler raised", exc_info=pending)
 
     def __del__(self) -> None:
         try:
@@ -442,7 +442,7 @@ class Client(ThingModelMixin):
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
-        return (f"<enos.Client {getattr(self, 'product_key', '?')}/{getattr(self, 'device_key', '?')}"
+        return (f"<libenos.Client {getattr(self, 'product_key', '?')}/{getattr(self, 'device_key', '?')}"
                 f" {state}>")
 
     @property
@@ -599,7 +599,7 @@ class Client(ThingModelMixin):
             if self._pending is None:
                 self._pending = e
                 return
-        _log.error("enos command handler raised (an earlier error is still pending)", exc_info=e)
+        _log.error("libenos command handler raised (an earlier error is still pending)", exc_info=e)
 
     def poll(self) -> int:
         """Ask EnOS for waiting commands; returns how many arrived."""

@@ -1,16 +1,22 @@
 """Loading libenos and declaring its C functions (ctypes).
 
-Internal module: the public API is in :mod:`enos`. Every function of
+Internal module: the public API is in :mod:`libenos`. Every function of
 ``include/enos.h`` is declared here with both ``argtypes`` and ``restype``.
 
 Search order for the shared library:
 
 1. ``$ENOS_LIBRARY`` (a path to the ``.so`` file); if set it must load,
    there is no fall-back.
-2. Next to the package: ``enos/libenos.so.1``, ``enos/libenos.so``, or any
-   other ``enos/libenos.so*`` (a wheel or a vendor bundle may ship it there).
+2. Next to the package: ``libenos/libenos.so.1``, ``libenos/libenos.so``, or any
+   other ``libenos/libenos.so*`` (a wheel or a vendor bundle may ship it there).
 3. The system: ``libenos.so.1`` (the SONAME) through the dynamic loader, then
    ``ctypes.util.find_library("enos")``.
+
+A file given by path (1 and 2) is checked before it is loaded: an ELF file of
+another architecture than the running interpreter (say an aarch64 wheel on
+x86-64) is a LibraryError that names both architectures, at once: the loader
+would only say "wrong ELF class" or "No such file or directory", and falling
+back to another copy would hide a broken installation.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import os
 import threading
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from . import _elf
 from .errors import LibraryError, UnsupportedError
 
 #: The C API this package is written against (include/enos.h ENOS_VERSION_MAJOR/MINOR).
@@ -174,7 +181,7 @@ class Library:
         if (self.version_info[0] != API_VERSION[0]
                 or self.version_info[1] < API_VERSION[1]):
             raise LibraryError(
-                f"incompatible libenos {self.version} at {path}: the enos package needs "
+                f"incompatible libenos {self.version} at {path}: the libenos package needs "
                 f"{API_VERSION[0]}.{API_VERSION[1]}.x or a newer {API_VERSION[0]}.x "
                 f"(set ENOS_LIBRARY to a matching library)")
 
@@ -246,6 +253,10 @@ def load() -> Library:
         env = os.environ.get("ENOS_LIBRARY")
         errors: List[str] = []
         for path in candidates():
+            if os.sep in path and os.path.isfile(path):
+                wrong = _elf.mismatch(path)
+                if wrong:
+                    raise LibraryError(("ENOS_LIBRARY: " if env else "") + "cannot load libenos: " + wrong)
             try:
                 cdll = ctypes.CDLL(path)
             except OSError as e:
