@@ -94,7 +94,9 @@ typedef struct enos_client enos_client;
 #define ENOS_ERR_AUTH      (-5)   /**< EnOS refused authentication */
 #define ENOS_ERR_REJECTED  (-6)   /**< EnOS answered with 4.xx/5.xx after any re-authentication */
 #define ENOS_ERR_CLOSED    (-7)   /**< client closed, or not a client */
-#define ENOS_ERR_STATE     (-8)   /**< state_dir locked by another client or process, unreadable or unwritable */
+#define ENOS_ERR_STATE     (-8)   /**< state_dir locked by another client or process, unsafe (owned by another
+                                       user, writable by group/others, a symbolic link planted in it),
+                                       unreadable or unwritable; enos_last_error() says which */
 #define ENOS_ERR_FULL      (-9)   /**< offline queue full: the report was not accepted */
 #define ENOS_ERR_INTERNAL  (-99)  /**< a bug in libenos; enos_last_error() says more */
 /**@}*/
@@ -140,7 +142,12 @@ typedef struct enos_config {
     int32_t        sign_mode;       /**< ENOS_SIGN_*; 0 is ENOS_SIGN_AUTO */
     const uint8_t *sign_iv;         /**< 16 bytes; NULL means the ASCII bytes "543yhjy97ae7fyfg" */
     const char    *state_dir;       /**< NULL: nothing persisted; else session and offline queue live here
-                                         (one directory per device; created 0700 if missing) */
+                                         (one directory per device; created 0700 if missing). It must be
+                                         owned by the effective user and not writable by group or others,
+                                         and libenos's files in it (lock, session*, queue.*) must be regular
+                                         files with one link: else enos_init() refuses it with
+                                         ENOS_ERR_STATE. Files are opened relative to the directory, never
+                                         through a symbolic link; see "State directory" below. */
     /* Offline queue, commands, block-wise transfer. New fields are only ever
      * appended: a program built against an older header passes a smaller
      * struct_size, and the fields it does not know take their defaults. */
@@ -185,8 +192,13 @@ typedef struct enos_config {
  *                          small to hold the required fields, or too large; a
  *                          required string is NULL or empty; a key cannot be a
  *                          URI path segment; a number is out of range.
- * @return ENOS_ERR_STATE    state_dir is used by another client or process, or
- *                          cannot be read or written.
+ * @return ENOS_ERR_STATE    state_dir is used by another client or process, is
+ *                          unsafe (not owned by the effective user, writable by
+ *                          group or others, or one of libenos's files in it is a
+ *                          symbolic link, FIFO, device or hard link), or cannot
+ *                          be read or written. enos_last_error() names the path
+ *                          and the fix, e.g. "state_dir /x is writable by group
+ *                          or others (mode 0777): chmod 700 /x".
  * @return ENOS_ERR_INTERNAL a bug in libenos.
  *
  * Thread safety: any thread. Blocking: no (local file I/O only with a state_dir).
@@ -587,6 +599,25 @@ const char *enos_last_error(void);
  * @return A static string, never NULL.
  */
 const char *enos_version(void);
+
+/* ------------------------------------------------------------------------ */
+/**
+ * @name State directory (enos_config.state_dir)
+ *
+ * Trust. The directory holds the session token and the reports waiting for
+ * EnOS, so enos_init() refuses (ENOS_ERR_STATE) a directory that is not owned
+ * by the process's effective user or that its group or others may write to
+ * (a missing one is created with mode 0700, parents included). The path
+ * itself may be a symbolic link to a directory: the checks apply to the
+ * directory reached, which is then held open, and every file is opened
+ * relative to it with O_NOFOLLOW. A file of libenos's (lock, session*,
+ * queue.*) that is a symbolic link, a FIFO, a device, a directory or has
+ * several hard links is refused, never followed, truncated or written
+ * through. Temporary files are created anew (O_EXCL, mode 0600) after any
+ * stale one is unlinked; a symbolic link is unlinked itself, not its target.
+ */
+/**@{*/
+/**@}*/
 
 #ifdef __cplusplus
 }

@@ -18,9 +18,8 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
-	"path/filepath"
+	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/libenos/libenos/core/state"
 )
@@ -50,7 +49,7 @@ type Item struct {
 
 // Queue is safe for concurrent use.
 type Queue struct {
-	dir      string
+	dir      *state.Dir
 	maxCount int
 	maxBytes int64
 
@@ -68,53 +67,67 @@ type Queue struct {
 
 // Open opens (or creates) the queue in dir and checks every record from the
 // head on; a corrupt tail is cut off and counted in Dropped.
-func Open(dir string, maxCount int, maxBytes int64) (*Queue, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+// The directory is checked and its files opened as state.OpenDir describes:
+// a directory others may write to, or a symbolic link in it, is refused.
+func Open(path string, maxCount int, maxBytes int64) (*Queue, error) {
+	dir, err := state.OpenDir(path)
+	if err != nil {
 		return nil, err
 	}
 	q := &Queue{dir: dir, maxCount: maxCount, maxBytes: maxBytes}
-	gen, head, ok := readHead(filepath.Join(dir, headFile))
+	gen, head, ok, err := readHead(dir)
+	if err != nil {
+		dir.Close()
+		return nil, err
+	}
 	if !ok {
 		// An unreadable head: replay the newest log from its start. Some
 		// records may be delivered twice, none is lost.
 		gen, head = newestGeneration(dir), 0
 		q.HeadLost = true
 	}
-	f, err := os.OpenFile(q.logPath(gen), os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
+	f, err := dir.OpenFile(logName(gen), os.O_RDWR|os.O_CREATE)
 	if err != nil {
+		dir.Close()
 		return nil, err
 	}
 	q.f, q.gen, q.head = f, gen, head
 	if err := q.recover(); err != nil {
 		f.Close()
+		dir.Close()
 		return nil, err
 	}
 	q.removeOtherGenerations()
 	return q, nil
 }
 
-func (q *Queue) logPath(gen uint64) string {
-	return filepath.Join(q.dir, fmt.Sprintf("queue.%d.log", gen))
+func logName(gen uint64) string { return fmt.Sprintf("queue.%d.log", gen) }
+
+// logGeneration parses a log's name; ok is false for any other name.
+func logGeneration(name string) (gen uint64, ok bool) {
+	var rest string
+	n, _ := fmt.Sscanf(name, "queue.%d.%s", &gen, &rest)
+	return gen, n == 2 && name == logName(gen)
 }
 
-func newestGeneration(dir string) uint64 {
-	matches, _ := filepath.Glob(filepath.Join(dir, "queue.*.log"))
+func newestGeneration(dir *state.Dir) uint64 {
+	names, _ := dir.Names("queue.")
 	var newest uint64
-	for _, m := range matches {
-		var g uint64
-		if _, err := fmt.Sscanf(filepath.Base(m), "queue.%d.log", &g); err == nil && g > newest {
+	for _, n := range names {
+		if g, ok := logGeneration(n); ok && g > newest {
 			newest = g
 		}
 	}
 	return newest
 }
 
-// removeOtherGenerations deletes logs left by a crash during a rewrite.
+// removeOtherGenerations deletes logs (and their temporary files) left by a
+// crash during a rewrite.
 func (q *Queue) removeOtherGenerations() {
-	matches, _ := filepath.Glob(filepath.Join(q.dir, "queue.*.log"))
-	for _, m := range matches {
-		if m != q.logPath(q.gen) {
-			_ = os.Remove(m)
+	names, _ := q.dir.Names("queue.")
+	for _, n := range names {
+		if g, ok := logGeneration(n); (ok && g != q.gen) || strings.HasSuffix(n, ".log.tmp") {
+			_ = q.dir.Remove(n)
 		}
 	}
 }
@@ -253,7 +266,7 @@ func (q *Queue) Pop() error {
 	if len(q.sizes) == 0 || q.head >= compactAt {
 		return q.rewrite()
 	}
-	return writeHead(filepath.Join(q.dir, headFile), q.gen, q.head)
+	return writeHead(q.dir, q.gen, q.head)
 }
 
 // rewrite moves the live records into a log of the next generation: new log
@@ -265,18 +278,18 @@ func (q *Queue) rewrite() error {
 		return err
 	}
 	next := q.gen + 1
-	if err := state.WriteAtomic(q.logPath(next), live); err != nil {
+	if err := q.dir.WriteAtomic(logName(next), live); err != nil {
 		return err
 	}
-	if err := writeHead(filepath.Join(q.dir, headFile), next, 0); err != nil {
+	if err := writeHead(q.dir, next, 0); err != nil {
 		return err
 	}
-	nf, err := os.OpenFile(q.logPath(next), os.O_RDWR|syscall.O_CLOEXEC, 0o600)
+	nf, err := q.dir.OpenFile(logName(next), os.O_RDWR)
 	if err != nil {
 		return err
 	}
 	q.f.Close()
-	_ = os.Remove(q.logPath(q.gen))
+	_ = q.dir.Remove(logName(q.gen))
 	q.f, q.gen = nf, next
 	q.end -= q.head
 	q.head = 0
@@ -292,24 +305,30 @@ func (q *Queue) Close() error {
 	}
 	err := q.f.Close()
 	q.f = nil
+	q.dir.Close()
 	return err
 }
 
-func readHead(path string) (gen uint64, off int64, ok bool) {
-	b, err := os.ReadFile(path)
+// readHead reads the head file; ok is false when it is unreadable. An unsafe
+// file (a symbolic link...) is an error.
+func readHead(dir *state.Dir) (gen uint64, off int64, ok bool, err error) {
+	b, err := dir.ReadFile(headFile, 64)
 	if errors.Is(err, os.ErrNotExist) {
-		return 0, 0, true
+		return 0, 0, true, nil
+	}
+	if errors.Is(err, state.ErrUnsafe) {
+		return 0, 0, false, err
 	}
 	if err != nil || len(b) != 20 || crc32.Checksum(b[:16], castagnoli) != binary.BigEndian.Uint32(b[16:]) {
-		return 0, 0, false
+		return 0, 0, false, nil
 	}
-	return binary.BigEndian.Uint64(b[:8]), int64(binary.BigEndian.Uint64(b[8:16])), true
+	return binary.BigEndian.Uint64(b[:8]), int64(binary.BigEndian.Uint64(b[8:16])), true, nil
 }
 
-func writeHead(path string, gen uint64, off int64) error {
+func writeHead(dir *state.Dir, gen uint64, off int64) error {
 	var b [20]byte
 	binary.BigEndian.PutUint64(b[:8], gen)
 	binary.BigEndian.PutUint64(b[8:16], uint64(off))
 	binary.BigEndian.PutUint32(b[16:], crc32.Checksum(b[:16], castagnoli))
-	return state.WriteAtomic(path, b[:])
+	return dir.WriteAtomic(headFile, b[:])
 }

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -22,6 +21,8 @@ const (
 	sessionFile = "session"
 	lockFile    = "lock"
 	header      = "libenos-session 1 "
+	// maxSessionFile bounds what Load reads.
+	maxSessionFile = 1 << 20
 )
 
 // ErrLocked means another process (or another client in this one) uses the directory.
@@ -42,7 +43,7 @@ type file struct {
 
 // Store is an open, locked state directory.
 type Store struct {
-	dir      string
+	dir      *Dir
 	identity string
 	lock     *os.File
 }
@@ -60,19 +61,23 @@ func Identity(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// Open creates dir if needed (mode 0700) and locks it.
-func Open(dir, identity string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+// Open creates dir if needed (mode 0700), checks that it is safe (see
+// OpenDir) and locks it.
+func Open(path, identity string) (*Store, error) {
+	dir, err := OpenDir(path)
+	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
+	f, err := dir.OpenFile(lockFile, os.O_RDWR|os.O_CREATE)
 	if err != nil {
+		dir.Close()
 		return nil, err
 	}
 	// flock locks belong to the open file description: a second Open in the
 	// same process is refused as well as one in another process.
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
+		dir.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, ErrLocked
 		}
@@ -85,7 +90,7 @@ func Open(dir, identity string) (*Store, error) {
 // when a file exists but is corrupt or belongs to another device or server:
 // the caller then starts afresh (and the next Save replaces the file).
 func (s *Store) Load() (sess Session, ok bool, err error) {
-	b, err := os.ReadFile(filepath.Join(s.dir, sessionFile))
+	b, err := s.dir.ReadFile(sessionFile, maxSessionFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return Session{}, false, nil
 	}
@@ -118,7 +123,7 @@ func (s *Store) Save(sess Session) error {
 	}
 	sum := sha256.Sum256(body)
 	data := append([]byte(header+hex.EncodeToString(sum[:])+"\n"), body...)
-	return WriteAtomic(filepath.Join(s.dir, sessionFile), data)
+	return s.dir.WriteAtomic(sessionFile, data)
 }
 
 // Close releases the lock.
@@ -128,40 +133,6 @@ func (s *Store) Close() error {
 	}
 	err := s.lock.Close() // closing the descriptor releases the flock
 	s.lock = nil
+	s.dir.Close()
 	return err
-}
-
-// WriteAtomic writes data to path through a temporary file, fsync and rename,
-// then fsyncs the directory so that the rename itself is durable.
-func WriteAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_CLOEXEC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return SyncDir(filepath.Dir(path))
-}
-
-// SyncDir fsyncs a directory, making renames and creations in it durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
