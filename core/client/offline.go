@@ -45,7 +45,11 @@ func (c *Client) openQueue() error {
 	if err != nil {
 		return &Error{Code: CodeState, Msg: "cannot open the offline queue", Err: err}
 	}
-	if q.Dropped > 0 {
+	if q.Corrupt > 0 {
+		// Reports the caller was told are queued are lost: count it.
+		c.logf(logging.Warn, "offline queue: skipped %d corrupt bytes in %d places (the reports there are lost); the reports after them are kept", q.Dropped, q.Corrupt)
+		c.stats.stateErrors.Add(uint64(q.Corrupt))
+	} else if q.Dropped > 0 {
 		c.logf(logging.Warn, "cut %d bytes of a torn offline queue record", q.Dropped)
 	}
 	if q.HeadLost {

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
 	"strings"
 	"sync"
@@ -47,20 +46,25 @@ type Item struct {
 	Payload []byte
 }
 
+// span is one record's place in the log.
+type span struct{ off, size int64 }
+
 // Queue is safe for concurrent use.
 type Queue struct {
 	dir      *state.Dir
 	maxCount int
 	maxBytes int64
 
-	mu    sync.Mutex
-	f     *os.File
-	gen   uint64  // generation of the log file
-	head  int64   // offset of the oldest record
-	end   int64   // offset after the newest record
-	sizes []int64 // record sizes from head to end, oldest first; they sum to end-head
-	// Dropped counts bytes cut off as corrupt when the queue was opened.
+	mu   sync.Mutex
+	f    *os.File
+	gen  uint64 // generation of the log file
+	head int64  // offset of the oldest record
+	end  int64  // offset after the newest record
+	recs []span // the records from head to end, oldest first
+	// Dropped counts bytes skipped or cut off as corrupt when the queue was
+	// opened; Corrupt counts the corrupt stretches they formed.
 	Dropped int64
+	Corrupt int
 	// HeadLost says the head file was unreadable and the log is replayed whole.
 	HeadLost bool
 }
@@ -97,6 +101,12 @@ func Open(path string, maxCount int, maxBytes int64) (*Queue, error) {
 		dir.Close()
 		return nil, err
 	}
+	if q.Corrupt > 0 || q.head != head {
+		// Rewrite without the corrupt stretches, so that the next Open does
+		// not skip (and count) them again. Without room for the copy, they
+		// stay until delivery moves past them.
+		_ = q.rewrite()
+	}
 	q.removeOtherGenerations()
 	return q, nil
 }
@@ -132,62 +142,11 @@ func (q *Queue) removeOtherGenerations() {
 	}
 }
 
-func (q *Queue) recover() error {
-	st, err := q.f.Stat()
-	if err != nil {
-		return err
-	}
-	size := st.Size()
-	if q.head < 0 || q.head > size {
-		q.Dropped += size
-		q.head = size // an unreadable head: nothing is known to be undelivered
-	}
-	off := q.head
-	for off < size {
-		n, err := q.checkRecord(off, size)
-		if err != nil {
-			break
-		}
-		q.sizes = append(q.sizes, n)
-		off += n
-	}
-	if off < size {
-		q.Dropped += size - off
-		if err := q.f.Truncate(off); err != nil {
-			return err
-		}
-	}
-	q.end = off
-	return nil
-}
-
-func (q *Queue) checkRecord(off, size int64) (int64, error) {
-	var h [recHeader]byte
-	if off+recHeader > size {
-		return 0, io.ErrUnexpectedEOF
-	}
-	if _, err := q.f.ReadAt(h[:], off); err != nil {
-		return 0, err
-	}
-	n := int64(binary.BigEndian.Uint32(h[1:5]))
-	if h[0] != magic || n < 2 || n > MaxRecord || off+recHeader+n > size {
-		return 0, errors.New("bad record header")
-	}
-	body := make([]byte, n)
-	if _, err := q.f.ReadAt(body, off+recHeader); err != nil {
-		return 0, err
-	}
-	if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(h[5:9]) {
-		return 0, errors.New("record checksum mismatch")
-	}
-	return recHeader + n, nil
-}
-
 // Len returns the number of records and their bytes on disk.
 func (q *Queue) Len() (int, int64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.sizes), q.end - q.head
+	return len(q.recs), q.end - q.head
 }
 
 // Append adds it at the end and returns once it is on disk.
@@ -213,7 +172,7 @@ func (q *Queue) Append(it Item) error {
 	if q.f == nil {
 		return os.ErrClosed
 	}
-	if len(q.sizes) >= q.maxCount || q.end-q.head+int64(len(rec)) > q.maxBytes {
+	if len(q.recs) >= q.maxCount || q.end-q.head+int64(len(rec)) > q.maxBytes {
 		return ErrFull
 	}
 	if _, err := q.f.WriteAt(rec, q.end); err != nil {
@@ -225,8 +184,8 @@ func (q *Queue) Append(it Item) error {
 		_ = q.f.Truncate(q.end)
 		return err
 	}
+	q.recs = append(q.recs, span{off: q.end, size: int64(len(rec))})
 	q.end += int64(len(rec))
-	q.sizes = append(q.sizes, int64(len(rec)))
 	return nil
 }
 
@@ -237,11 +196,11 @@ func (q *Queue) Peek() (Item, bool, error) {
 	if q.f == nil {
 		return Item{}, false, os.ErrClosed
 	}
-	if len(q.sizes) == 0 {
+	if len(q.recs) == 0 {
 		return Item{}, false, nil
 	}
-	body := make([]byte, q.sizes[0]-recHeader)
-	if _, err := q.f.ReadAt(body, q.head+recHeader); err != nil {
+	body := make([]byte, q.recs[0].size-recHeader)
+	if _, err := q.f.ReadAt(body, q.recs[0].off+recHeader); err != nil {
 		return Item{}, false, err
 	}
 	tl := int(binary.BigEndian.Uint16(body))
@@ -258,12 +217,15 @@ func (q *Queue) Pop() error {
 	if q.f == nil {
 		return os.ErrClosed
 	}
-	if len(q.sizes) == 0 {
+	if len(q.recs) == 0 {
 		return nil
 	}
-	q.head += q.sizes[0]
-	q.sizes = q.sizes[1:]
-	if len(q.sizes) == 0 || q.head >= compactAt {
+	q.recs = q.recs[1:]
+	q.head = q.end
+	if len(q.recs) > 0 {
+		q.head = q.recs[0].off // past any corrupt stretch before it
+	}
+	if len(q.recs) == 0 || q.head >= compactAt {
 		return q.rewrite()
 	}
 	return writeHead(q.dir, q.gen, q.head)
@@ -273,9 +235,18 @@ func (q *Queue) Pop() error {
 // first (durable), then the head naming it, then the old log goes. A crash
 // before the head is replaced leaves the old generation in force.
 func (q *Queue) rewrite() error {
-	live := make([]byte, q.end-q.head)
-	if _, err := q.f.ReadAt(live, q.head); err != nil {
-		return err
+	var n int64
+	for _, r := range q.recs {
+		n += r.size
+	}
+	live := make([]byte, 0, n)
+	recs := make([]span, 0, len(q.recs))
+	for _, r := range q.recs {
+		recs = append(recs, span{off: int64(len(live)), size: r.size})
+		live = live[:len(live)+int(r.size)]
+		if _, err := q.f.ReadAt(live[len(live)-int(r.size):], r.off); err != nil {
+			return err
+		}
 	}
 	next := q.gen + 1
 	if err := q.dir.WriteAtomic(logName(next), live); err != nil {
@@ -291,8 +262,7 @@ func (q *Queue) rewrite() error {
 	q.f.Close()
 	_ = q.dir.Remove(logName(q.gen))
 	q.f, q.gen = nf, next
-	q.end -= q.head
-	q.head = 0
+	q.recs, q.end, q.head = recs, n, 0
 	return nil
 }
 
