@@ -97,7 +97,8 @@ typedef struct enos_client enos_client;
 #define ENOS_ERR_STATE     (-8)   /**< state_dir locked by another client or process, unsafe (owned by another
                                        user, writable by group/others, a symbolic link planted in it),
                                        unreadable or unwritable; enos_last_error() says which */
-#define ENOS_ERR_FULL      (-9)   /**< offline queue full: the report was not accepted */
+#define ENOS_ERR_FULL      (-9)   /**< offline queue full (queue_max_count/bytes, or the file system of
+                                       state_dir nearly full): the report was not accepted */
 #define ENOS_ERR_INTERNAL  (-99)  /**< a bug in libenos; enos_last_error() says more */
 /**@}*/
 
@@ -248,7 +249,9 @@ int enos_authenticate(enos_client *client);
  * @return ENOS_ERR_TIMEOUT  no answer within the retransmission window.
  * @return ENOS_ERR_AUTH     EnOS refused authentication.
  * @return ENOS_ERR_REJECTED EnOS answered 4.xx/5.xx (after any re-authentication).
- * @return ENOS_ERR_FULL     (only with a state_dir) the offline queue is full; not accepted.
+ * @return ENOS_ERR_FULL     (only with a state_dir) the offline queue is full, or
+ *                          queuing would leave its file system nearly full (see
+ *                          "State directory"); not accepted.
  * @return ENOS_ERR_STATE    (only with a state_dir) the queue or session cannot be saved.
  * @return ENOS_ERR_INTERNAL a bug in libenos.
  *
@@ -428,7 +431,8 @@ typedef struct enos_stats {
     uint64_t queue_dropped;     /**< queued reports EnOS refused for good with 4.xx (logged at error level) */
     uint64_t commands;          /**< commands received */
     uint64_t commands_dropped;  /**< commands received while the command queue was full (logged) */
-    uint64_t state_errors;      /**< corrupt or foreign state files found, failed saves */
+    uint64_t state_errors;      /**< corrupt or foreign state files found, corrupt stretches skipped in the
+                                     offline queue (their reports are lost; logged), failed saves */
 } enos_stats;
 
 /** Initializer for enos_stats. */
@@ -615,6 +619,27 @@ const char *enos_version(void);
  * several hard links is refused, never followed, truncated or written
  * through. Temporary files are created anew (O_EXCL, mode 0600) after any
  * stale one is unlinked; a symbolic link is unlinked itself, not its target.
+ *
+ * Corruption. A queue record that fails its check (magic, length, CRC-32C)
+ * costs only itself: the queue resynchronises on the next valid record and
+ * keeps everything after it; each corrupt stretch adds one to
+ * enos_stats.state_errors and is logged (warning). A record torn by a crash
+ * during enos_report() was never reported as queued and is cut off.
+ *
+ * Full disk. The session file and the queue's head file are created with
+ * their room reserved and then rewritten in place, in two checksummed slots
+ * (a write torn by a crash keeps the previous record), so saving the session
+ * and delivering queued reports never need free space. enos_report() refuses
+ * to queue (ENOS_ERR_FULL, enos_last_error() says "file system ... nearly
+ * full") a report that would leave less than 1% of the file system free (at
+ * least 256 KiB, at most 64 MiB); queued reports are still delivered and the
+ * queue accepts again once there is room. When a session cannot be saved at
+ * all (I/O error, read-only file system), reports keep working: libenos
+ * authenticates once more and keeps that session in memory only (a restart
+ * cannot resume it, so no sequence is ever reused), counts the failure in
+ * state_errors and tries to save again at the next authentication.
+ * Copy-on-write file systems (btrfs, ZFS) may still need space to rewrite in
+ * place; the reserve covers that in practice.
  */
 /**@{*/
 /**@}*/

@@ -120,6 +120,8 @@ func (c *Client) enqueue(payload []byte, memo *resend) error {
 	switch {
 	case errors.Is(err, queue.ErrFull):
 		return &Error{Code: CodeFull, Msg: "offline queue is full; report not accepted"}
+	case errors.Is(err, queue.ErrNoRoom):
+		return &Error{Code: CodeFull, Msg: "offline queue: report not accepted", Err: err}
 	case err != nil:
 		return &Error{Code: CodeState, Msg: "cannot write the offline queue", Err: err}
 	}
@@ -197,13 +199,11 @@ func (c *Client) runQueue() {
 
 func (c *Client) popQueue(dropped bool) {
 	o := c.off
+	// Pop and count under one lock, so that Flush (which reads the length
+	// under it) never returns before the counters include the last one.
 	o.mu.Lock()
 	o.head = nil
-	o.mu.Unlock()
-	if err := o.q.Pop(); err != nil {
-		c.logf(logging.Error, "cannot advance the offline queue: %v", err)
-	}
-	o.mu.Lock()
+	err := o.q.Pop()
 	if dropped {
 		o.dropped++
 	} else {
@@ -211,6 +211,9 @@ func (c *Client) popQueue(dropped bool) {
 	}
 	o.signalLocked()
 	o.mu.Unlock()
+	if err != nil {
+		c.logf(logging.Error, "cannot advance the offline queue: %v", err)
+	}
 }
 
 // backoffWait sleeps d and returns the next wait: d doubled (at most

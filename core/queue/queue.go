@@ -3,12 +3,17 @@
 //
 // The queue is an append-only log file of checksummed records and a head file
 // holding the log's generation and the offset of the oldest undelivered
-// record. A log whose dead prefix grew large (or that emptied) is rewritten
-// as the next generation; the head file switches generations atomically, so a
-// crash during the rewrite leaves either the old log and head or the new ones. Append fsyncs before it
-// returns, so a report that the caller was told is queued survives kill -9 and
-// power loss. A record torn by a crash during Append fails its checksum and is
-// cut off when the queue is opened again.
+// record, rewritten in place (see head.go). A log whose dead prefix grew
+// large is rewritten as the next generation when the file system has room
+// for the copy (else the prefix's blocks are freed in place); the head then
+// switches generations, so a crash during the rewrite leaves either the old
+// log and head or the new ones. An emptied log is truncated in place. Append
+// fsyncs before it returns, so a report that the caller was told is queued
+// survives kill -9 and power loss, and refuses a report that would leave the
+// file system with less than a reserve of free space (ErrNoRoom, room.go).
+// A record torn by a crash during Append fails its checksum and is cut off
+// when the queue is opened again; a corrupt record elsewhere costs only
+// itself (resync.go).
 package queue
 
 import (
@@ -19,6 +24,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/libenos/libenos/core/state"
 )
@@ -55,12 +61,13 @@ type Queue struct {
 	maxCount int
 	maxBytes int64
 
-	mu   sync.Mutex
-	f    *os.File
-	gen  uint64 // generation of the log file
-	head int64  // offset of the oldest record
-	end  int64  // offset after the newest record
-	recs []span // the records from head to end, oldest first
+	mu       sync.Mutex
+	headFile *state.Slots // see head.go
+	f        *os.File
+	gen      uint64 // generation of the log file
+	head     int64  // offset of the oldest record
+	end      int64  // offset after the newest record
+	recs     []span // the records from head to end, oldest first
 	// Dropped counts bytes skipped or cut off as corrupt when the queue was
 	// opened; Corrupt counts the corrupt stretches they formed.
 	Dropped int64
@@ -79,11 +86,12 @@ func Open(path string, maxCount int, maxBytes int64) (*Queue, error) {
 		return nil, err
 	}
 	q := &Queue{dir: dir, maxCount: maxCount, maxBytes: maxBytes}
-	gen, head, ok, err := readHead(dir)
+	hf, gen, head, ok, err := openHead(dir)
 	if err != nil {
 		dir.Close()
 		return nil, err
 	}
+	q.headFile = hf
 	if !ok {
 		// An unreadable head: replay the newest log from its start. Some
 		// records may be delivered twice, none is lost.
@@ -92,12 +100,14 @@ func Open(path string, maxCount int, maxBytes int64) (*Queue, error) {
 	}
 	f, err := dir.OpenFile(logName(gen), os.O_RDWR|os.O_CREATE)
 	if err != nil {
+		hf.Close()
 		dir.Close()
 		return nil, err
 	}
 	q.f, q.gen, q.head = f, gen, head
 	if err := q.recover(); err != nil {
 		f.Close()
+		hf.Close()
 		dir.Close()
 		return nil, err
 	}
@@ -175,9 +185,15 @@ func (q *Queue) Append(it Item) error {
 	if len(q.recs) >= q.maxCount || q.end-q.head+int64(len(rec)) > q.maxBytes {
 		return ErrFull
 	}
+	if err := q.checkRoom(int64(len(rec))); err != nil {
+		return err
+	}
 	if _, err := q.f.WriteAt(rec, q.end); err != nil {
 		// Cut off whatever part was written, so the log stays well-formed.
 		_ = q.f.Truncate(q.end)
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			return fmt.Errorf("%w: %v", ErrNoRoom, err)
+		}
 		return err
 	}
 	if err := q.f.Sync(); err != nil {
@@ -225,10 +241,33 @@ func (q *Queue) Pop() error {
 	if len(q.recs) > 0 {
 		q.head = q.recs[0].off // past any corrupt stretch before it
 	}
-	if len(q.recs) == 0 || q.head >= compactAt {
-		return q.rewrite()
+	if len(q.recs) == 0 {
+		return q.empty()
 	}
-	return writeHead(q.dir, q.gen, q.head)
+	if q.head >= compactAt {
+		// Rewrite without the dead prefix when the copy fits above the
+		// reserve; else free the prefix's blocks in place.
+		if q.hasRoom(q.end-q.head) && q.rewrite() == nil {
+			return nil
+		}
+		q.punchDeadPrefix()
+	}
+	return q.writeHead(q.gen, q.head)
+}
+
+// empty starts the log over once everything was delivered: truncated in
+// place (no new file, so no free space needed), then the head. A crash in
+// between leaves a head beyond the end of an empty log, which Open reads as
+// an empty queue.
+func (q *Queue) empty() error {
+	if err := q.f.Truncate(0); err != nil {
+		return err
+	}
+	if err := q.f.Sync(); err != nil {
+		return err
+	}
+	q.end, q.head = 0, 0
+	return q.writeHead(q.gen, 0)
 }
 
 // rewrite moves the live records into a log of the next generation: new log
@@ -252,7 +291,9 @@ func (q *Queue) rewrite() error {
 	if err := q.dir.WriteAtomic(logName(next), live); err != nil {
 		return err
 	}
-	if err := writeHead(q.dir, next, 0); err != nil {
+	if err := q.writeHead(next, 0); err != nil {
+		// The head may name either generation now: keep both logs; the
+		// next Open keeps the one the head names and removes the other.
 		return err
 	}
 	nf, err := q.dir.OpenFile(logName(next), os.O_RDWR)
@@ -275,30 +316,7 @@ func (q *Queue) Close() error {
 	}
 	err := q.f.Close()
 	q.f = nil
+	q.headFile.Close()
 	q.dir.Close()
 	return err
-}
-
-// readHead reads the head file; ok is false when it is unreadable. An unsafe
-// file (a symbolic link...) is an error.
-func readHead(dir *state.Dir) (gen uint64, off int64, ok bool, err error) {
-	b, err := dir.ReadFile(headFile, 64)
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, 0, true, nil
-	}
-	if errors.Is(err, state.ErrUnsafe) {
-		return 0, 0, false, err
-	}
-	if err != nil || len(b) != 20 || crc32.Checksum(b[:16], castagnoli) != binary.BigEndian.Uint32(b[16:]) {
-		return 0, 0, false, nil
-	}
-	return binary.BigEndian.Uint64(b[:8]), int64(binary.BigEndian.Uint64(b[8:16])), true, nil
-}
-
-func writeHead(dir *state.Dir, gen uint64, off int64) error {
-	var b [20]byte
-	binary.BigEndian.PutUint64(b[:8], gen)
-	binary.BigEndian.PutUint64(b[8:16], uint64(off))
-	binary.BigEndian.PutUint32(b[16:], crc32.Checksum(b[:16], castagnoli))
-	return dir.WriteAtomic(headFile, b[:])
 }

@@ -63,7 +63,7 @@ func TestOrderAndPersistence(t *testing.T) {
 	if ok {
 		t.Fatalf("empty queue returned %v", it)
 	}
-	// Emptying the queue starts a new, empty generation.
+	// Emptying the queue leaves one empty log.
 	logs, _ := filepath.Glob(filepath.Join(dir, "queue.*.log"))
 	if len(logs) != 1 {
 		t.Fatalf("logs %v", logs)

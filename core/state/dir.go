@@ -246,3 +246,13 @@ func (d *Dir) Close() error {
 	d.fd = -1
 	return err
 }
+
+// Space returns the bytes an unprivileged process may still write on the
+// directory's file system, and its size.
+func (d *Dir) Space() (free, total int64, err error) {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(d.fd, &st); err != nil {
+		return 0, 0, &os.PathError{Op: "statfs", Path: d.path, Err: err}
+	}
+	return int64(st.Bavail) * int64(st.Bsize), int64(st.Blocks) * int64(st.Bsize), nil
+}

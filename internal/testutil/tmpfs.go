@@ -2,9 +2,7 @@ package testutil
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 )
@@ -33,15 +31,6 @@ func Tmpfs(tb testing.TB, size int64) string {
 		}
 	})
 	return dir
-}
-
-// Remount changes the options of a mount made by Tmpfs ("ro" or "rw").
-func Remount(tb testing.TB, dir, opt string) {
-	tb.Helper()
-	out, err := exec.Command("mount", "-o", "remount,"+opt, dir).CombinedOutput()
-	if err != nil {
-		tb.Fatalf("mount -o remount,%s %s: %v: %s", opt, dir, err, strings.TrimSpace(string(out)))
-	}
 }
 
 // FillFS writes a file in dir until the file system has no free block left,
