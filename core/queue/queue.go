@@ -111,11 +111,14 @@ func Open(path string, maxCount int, maxBytes int64) (*Queue, error) {
 		dir.Close()
 		return nil, err
 	}
-	if q.Corrupt > 0 || q.head != head {
+	if q.Corrupt > 0 || q.head != head || q.headFile.Legacy() {
 		// Rewrite without the corrupt stretches, so that the next Open does
 		// not skip (and count) them again. Without room for the copy, they
-		// stay until delivery moves past them.
-		_ = q.rewrite()
+		// stay until delivery moves past them; the head is saved anyway
+		// (this also converts a head file of libenos 1.0).
+		if !q.hasRoom(q.end-q.head) || q.rewrite() != nil {
+			_ = q.writeHead(q.gen, q.head)
+		}
 	}
 	q.removeOtherGenerations()
 	return q, nil

@@ -1,7 +1,9 @@
 package queue
 
 import (
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,5 +68,32 @@ func TestFullFileSystem(t *testing.T) {
 	os.Remove(filler)
 	if err := q.Append(item(1)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A head file of libenos 1.0 is read, and converted at Open so that later
+// deliveries write it in place.
+func TestLegacyHeadFileIsConverted(t *testing.T) {
+	dir := t.TempDir()
+	q, _ := Open(dir, 100, 1<<20)
+	for i := 0; i < 3; i++ {
+		q.Append(item(i))
+	}
+	q.Close()
+	var b [20]byte
+	binary.BigEndian.PutUint64(b[:8], 0)
+	binary.BigEndian.PutUint64(b[8:16], uint64(len(encode(item(0))))) // one delivered
+	binary.BigEndian.PutUint32(b[16:], crc32.Checksum(b[:16], castagnoli))
+	os.WriteFile(filepath.Join(dir, headFile), b[:], 0o600)
+	q, err := Open(dir, 100, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if q.HeadLost || q.headFile.Legacy() {
+		t.Fatalf("HeadLost %v, still legacy %v", q.HeadLost, q.headFile.Legacy())
+	}
+	if got := drain(t, q); len(got) != 2 || got[0] != "payload-1" {
+		t.Fatalf("got %v", got)
 	}
 }

@@ -186,5 +186,8 @@ func (s *Slots) Write(data []byte) error {
 	return nil
 }
 
+// Legacy says whether the file is not (yet) in the slot layout.
+func (s *Slots) Legacy() bool { return !s.inPlace }
+
 // Close closes the file.
 func (s *Slots) Close() error { return s.f.Close() }
