@@ -160,6 +160,14 @@ func (d *Dir) OpenFile(name string, flag int) (*os.File, error) {
 		unix.Close(fd)
 		return nil, err
 	}
+	if st.Mode&0o077 != 0 && flag&(os.O_WRONLY|os.O_RDWR) != 0 {
+		// A file made readable by others (by hand, or an older version):
+		// what libenos writes into it stays private.
+		if err := unix.Fchmod(fd, 0o600); err != nil {
+			unix.Close(fd)
+			return nil, &os.PathError{Op: "chmod", Path: d.name(name), Err: err}
+		}
+	}
 	// O_NONBLOCK only kept open() from waiting on a FIFO; a regular file
 	// never blocks, and the os package expects a blocking descriptor here.
 	if err := unix.SetNonblock(fd, false); err != nil {

@@ -165,3 +165,25 @@ func TestTempFileIsPrivateEvenWhenAStaleOneIsNot(t *testing.T) {
 		t.Fatalf("session file %v, %v; want 0600", st.Mode(), err)
 	}
 }
+
+// A session file someone made world-readable becomes private again before
+// libenos writes the token into it.
+func TestReadableSessionFileIsMadePrivate(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(dir, "me")
+	s.Save(Session{Token: "tok", Reserved: 1})
+	s.Close()
+	path := filepath.Join(dir, sessionFile)
+	os.Chmod(path, 0o644)
+	s, err := Open(dir, "me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Save(Session{Token: "tok2", Reserved: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Fatalf("session file mode %v after a save, want 0600", st.Mode().Perm())
+	}
+}
