@@ -3,8 +3,6 @@ package queue
 import (
 	"errors"
 	"fmt"
-
-	"golang.org/x/sys/unix"
 )
 
 // ErrNoRoom means the report would leave the state directory's file system
@@ -44,12 +42,3 @@ func (q *Queue) checkRoom(need int64) error {
 
 // hasRoom says whether need more bytes fit above the reserve.
 func (q *Queue) hasRoom(need int64) bool { return q.checkRoom(need) == nil }
-
-// punchDeadPrefix frees the blocks of the delivered records before the head
-// (the file keeps its size and offsets). Best effort: a file system without
-// hole punching keeps them until the next rewrite.
-func (q *Queue) punchDeadPrefix() {
-	if n := q.head &^ 4095; n > 0 {
-		_ = unix.Fallocate(int(q.f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, 0, n)
-	}
-}
