@@ -40,7 +40,7 @@ func TestFullDiskQueueStopsBeforeFullAndDrains(t *testing.T) {
 	}
 	addr := hole.LocalAddr().String()
 	c := newClient(t, addr, withState(dir), func(c *Config) {
-		c.AckTimeout = 20 * time.Millisecond
+		c.AckTimeout = 200 * time.Millisecond // only the first report waits for it; a short one makes a loaded machine time out while draining
 		c.MaxRetransmit = 1
 		c.QueueMaxCount = 1 << 20
 		c.QueueMaxBytes = 1 << 30 // only the file system bounds the queue

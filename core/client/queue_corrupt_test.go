@@ -24,7 +24,7 @@ func TestCorruptQueuedReportCostsOnlyItself(t *testing.T) {
 	addr := hole.LocalAddr().String()
 	dir := t.TempDir()
 	a := newClient(t, addr, withState(dir), func(c *Config) {
-		c.AckTimeout = 20 * time.Millisecond
+		c.AckTimeout = 200 * time.Millisecond // only the first report waits for it
 		c.MaxRetransmit = 1
 		c.RetryInterval = 30 * time.Second // the worker waits; nothing leaves the queue
 	})
