@@ -3,7 +3,6 @@ package state
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -175,23 +174,6 @@ func (d *Dir) OpenFile(name string, flag int) (*os.File, error) {
 		return nil, &os.PathError{Op: "fcntl", Path: d.name(name), Err: err}
 	}
 	return os.NewFile(uintptr(fd), d.name(name)), nil
-}
-
-// ReadFile reads name whole; at most limit bytes (a larger file is an error).
-func (d *Dir) ReadFile(name string, limit int64) ([]byte, error) {
-	f, err := d.OpenFile(name, os.O_RDONLY)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", d.name(name), limit)
-	}
-	return b, nil
 }
 
 // Remove removes name; a symbolic link is removed itself, never its target.

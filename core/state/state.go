@@ -22,9 +22,7 @@ import (
 const (
 	sessionFile = "session"
 	lockFile    = "lock"
-	header      = "libenos-session 1 "
-	// maxSessionFile bounds what Load reads.
-	maxSessionFile = 1 << 20
+	header      = "libenos-session 1 " // the 1.0 format, still read (parseLegacy)
 )
 
 // ErrLocked means another process (or another client in this one) uses the directory.
