@@ -103,8 +103,11 @@ typedef struct enos_client enos_client;
 #define ENOS_ERR_AUTH      (-5)   /**< EnOS refused authentication */
 #define ENOS_ERR_REJECTED  (-6)   /**< EnOS answered with 4.xx/5.xx after any re-authentication */
 #define ENOS_ERR_CLOSED    (-7)   /**< client closed, or not a client */
-#define ENOS_ERR_STATE     (-8)   /**< state_dir locked by another client or process, unreadable or unwritable */
-#define ENOS_ERR_FULL      (-9)   /**< offline queue full: the report was not accepted */
+#define ENOS_ERR_STATE     (-8)   /**< state_dir locked by another client or process, unsafe (owned by another
+                                       user, writable by group/others, a symbolic link planted in it),
+                                       unreadable or unwritable; enos_last_error() says which */
+#define ENOS_ERR_FULL      (-9)   /**< offline queue full (queue_max_count/bytes, or the file system of
+                                       state_dir nearly full): the report was not accepted */
 #define ENOS_ERR_BUSY     (-10)   /**< too many asynchronous requests outstanding: try again later; nothing was queued */
 #define ENOS_ERR_NOFILE   (-11)   /**< the process is out of file descriptors (EMFILE/ENFILE): raise RLIMIT_NOFILE
                                        (ulimit -n, systemd LimitNOFILE=) or close clients; nothing was sent
@@ -160,7 +163,12 @@ typedef struct enos_config {
     int32_t        sign_mode;       /**< ENOS_SIGN_*; 0 is ENOS_SIGN_AUTO */
     const uint8_t *sign_iv;         /**< 16 bytes; NULL means the ASCII bytes "543yhjy97ae7fyfg" */
     const char    *state_dir;       /**< NULL: nothing persisted; else session and offline queue live here
-                                         (one directory per device; created 0700 if missing) */
+                                         (one directory per device; created 0700 if missing). It must be
+                                         owned by the effective user and not writable by group or others,
+                                         and libenos's files in it (lock, session*, queue.*) must be regular
+                                         files with one link: else enos_init() refuses it with
+                                         ENOS_ERR_STATE. Files are opened relative to the directory, never
+                                         through a symbolic link; see "State directory" below. */
     /* Offline queue, commands, block-wise transfer. New fields are only ever
      * appended: a program built against an older header passes a smaller
      * struct_size, and the fields it does not know take their defaults. */
@@ -208,8 +216,13 @@ typedef struct enos_config {
  *                          small to hold the required fields, or too large; a
  *                          required string is NULL or empty; a key cannot be a
  *                          URI path segment; a number is out of range.
- * @return ENOS_ERR_STATE    state_dir is used by another client or process, or
- *                          cannot be read or written.
+ * @return ENOS_ERR_STATE    state_dir is used by another client or process, is
+ *                          unsafe (not owned by the effective user, writable by
+ *                          group or others, or one of libenos's files in it is a
+ *                          symbolic link, FIFO, device or hard link), or cannot
+ *                          be read or written. enos_last_error() names the path
+ *                          and the fix, e.g. "state_dir /x is writable by group
+ *                          or others (mode 0777): chmod 700 /x".
  * @return ENOS_ERR_INTERNAL a bug in libenos.
  *
  * Thread safety: any thread. Blocking: no (local file I/O only with a state_dir).
@@ -263,7 +276,9 @@ int enos_authenticate(enos_client *client);
  * @return ENOS_ERR_TIMEOUT  no answer within the retransmission window.
  * @return ENOS_ERR_AUTH     EnOS refused authentication.
  * @return ENOS_ERR_REJECTED EnOS answered 4.xx/5.xx (after any re-authentication).
- * @return ENOS_ERR_FULL     (only with a state_dir) the offline queue is full; not accepted.
+ * @return ENOS_ERR_FULL     (only with a state_dir) the offline queue is full, or
+ *                          queuing would leave its file system nearly full (see
+ *                          "State directory"); not accepted.
  * @return ENOS_ERR_STATE    (only with a state_dir) the queue or session cannot be saved.
  * @return ENOS_ERR_INTERNAL a bug in libenos.
  *
@@ -452,7 +467,8 @@ typedef struct enos_stats {
                                      posts whose JSON reply code was not 200 (each logged at error level) */
     uint64_t commands;          /**< commands received */
     uint64_t commands_dropped;  /**< commands received while the command queue was full (logged) */
-    uint64_t state_errors;      /**< corrupt or foreign state files found, failed saves */
+    uint64_t state_errors;      /**< corrupt or foreign state files found, corrupt stretches skipped in the
+                                     offline queue (their reports are lost; logged), failed saves */
 } enos_stats;
 
 /** Initializer for enos_stats. */
@@ -944,6 +960,46 @@ const char *enos_last_reply_message(void);
  * a new socket, with a new Message ID, token and sequence, which EnOS cannot
  * recognise as a duplicate. Reports sent without a state_dir are never sent
  * again after a failure: the caller decides.
+ */
+/**@{*/
+/**@}*/
+
+/* ------------------------------------------------------------------------ */
+/**
+ * @name State directory (enos_config.state_dir)
+ *
+ * Trust. The directory holds the session token and the reports waiting for
+ * EnOS, so enos_init() refuses (ENOS_ERR_STATE) a directory that is not owned
+ * by the process's effective user or that its group or others may write to
+ * (a missing one is created with mode 0700, parents included). The path
+ * itself may be a symbolic link to a directory: the checks apply to the
+ * directory reached, which is then held open, and every file is opened
+ * relative to it with O_NOFOLLOW. A file of libenos's (lock, session*,
+ * queue.*) that is a symbolic link, a FIFO, a device, a directory or has
+ * several hard links is refused, never followed, truncated or written
+ * through. Temporary files are created anew (O_EXCL, mode 0600) after any
+ * stale one is unlinked; a symbolic link is unlinked itself, not its target.
+ *
+ * Corruption. A queue record that fails its check (magic, length, CRC-32C)
+ * costs only itself: the queue resynchronises on the next valid record and
+ * keeps everything after it; each corrupt stretch adds one to
+ * enos_stats.state_errors and is logged (warning). A record torn by a crash
+ * during enos_report() was never reported as queued and is cut off.
+ *
+ * Full disk. The session file and the queue's head file are created with
+ * their room reserved and then rewritten in place, in two checksummed slots
+ * (a write torn by a crash keeps the previous record), so saving the session
+ * and delivering queued reports never need free space. enos_report() refuses
+ * to queue (ENOS_ERR_FULL, enos_last_error() says "file system ... nearly
+ * full") a report that would leave less than 1% of the file system free (at
+ * least 256 KiB, at most 64 MiB); queued reports are still delivered and the
+ * queue accepts again once there is room. When a session cannot be saved at
+ * all (I/O error, read-only file system), reports keep working: libenos
+ * authenticates once more and keeps that session in memory only (a restart
+ * cannot resume it, so no sequence is ever reused), counts the failure in
+ * state_errors and tries to save again at the next authentication.
+ * Copy-on-write file systems (btrfs, ZFS) may still need space to rewrite in
+ * place; the reserve covers that in practice.
  */
 /**@{*/
 /**@}*/

@@ -48,10 +48,15 @@ func (c *Client) authenticate(ctx context.Context) error {
 	c.sessGen++
 	c.signLen.Store(c.sessionSignLen())
 	c.reserved = 0
-	if c.store != nil {
+	c.persist.memOnly, c.persist.memOnlyNext = c.persist.memOnlyNext, false
+	if c.store != nil && !c.persist.memOnly {
 		if err := c.saveState(0); err != nil {
+			// See persistState: this token must not sign; one more
+			// authentication, for a session kept in memory only.
+			c.logf(logging.Warn, "%v; authenticating again, the new session is kept in memory only", err)
 			c.sess = session{}
-			return err
+			c.persist.memOnlyNext = true
+			return c.authenticate(ctx)
 		}
 	}
 	c.logf(logging.Info, "authenticated (token: %v, signing: %v, lifetime %d s)", hasToken, c.sess.signing, c.cfg.Lifetime)

@@ -54,6 +54,7 @@ type Client struct {
 	reserved  uint32    // sequences up to here are reserved on disk
 	savedSeen time.Time // lastSeen as last saved
 	off       *offline  // the offline queue, with a state directory
+	persist   persistState
 
 	// life ends when the client closes; background work runs under it.
 	// closing is closed first, when Close starts: nothing new begins after
@@ -255,6 +256,15 @@ func (c *Client) NextSignature(ctx context.Context, room int) (Signature, error)
 		return Signature{}, errorf(CodeBuffer, "signature needs %d characters, buffer holds %d", n, room)
 	}
 	seq, err := c.signNext()
+	if errors.Is(err, errSessionAbandoned) { // see persist.go
+		if err := c.authenticate(ctx); err != nil {
+			return Signature{}, err
+		}
+		if n := sign.SignLen(len(c.sess.token), c.sess.seq+1); n > room {
+			return Signature{}, errorf(CodeBuffer, "signature needs %d characters, buffer holds %d", n, room)
+		}
+		seq, err = c.signNext()
+	}
 	if err != nil {
 		return Signature{}, err
 	}
@@ -329,7 +339,9 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 		}
 		signed := c.sess.signing && try402 != try402Unsigned
 		if signed && req.Again == nil {
-			if _, err := c.signNext(); err != nil {
+			if _, err := c.signNext(); errors.Is(err, errSessionAbandoned) {
+				continue // authenticate again (persist.go)
+			} else if err != nil {
 				return Response{}, err
 			}
 			req.Sign = c.signScratch

@@ -46,7 +46,11 @@ func (c *Client) openQueue() error {
 	if err != nil {
 		return &Error{Code: CodeState, Msg: "cannot open the offline queue", Err: err, Hint: stateHint}
 	}
-	if q.Dropped > 0 {
+	if q.Corrupt > 0 {
+		// Reports the caller was told are queued are lost: count it.
+		c.logf(logging.Warn, "offline queue: skipped %d corrupt bytes in %d places (the reports there are lost); the reports after them are kept", q.Dropped, q.Corrupt)
+		c.stats.stateErrors.Add(uint64(q.Corrupt))
+	} else if q.Dropped > 0 {
 		c.logf(logging.Warn, "cut %d bytes of a torn offline queue record", q.Dropped)
 	}
 	if q.HeadLost {
@@ -169,6 +173,8 @@ func (c *Client) enqueueItem(it queue.Item, memo *resend) error {
 	switch {
 	case errors.Is(err, queue.ErrFull):
 		return &Error{Code: CodeFull, Msg: "offline queue is full; report not accepted", Hint: fullHint}
+	case errors.Is(err, queue.ErrNoRoom):
+		return &Error{Code: CodeFull, Msg: "offline queue: report not accepted", Err: err, Hint: fullHint}
 	case err != nil:
 		return &Error{Code: CodeState, Msg: "cannot write the offline queue", Err: err}
 	}
@@ -274,11 +280,11 @@ func refusedByEnos(err error) bool {
 // whoever sees the queue shorter (Flush) also sees the counters that say why.
 func (c *Client) popQueue(dropped bool) {
 	o := c.off
+	// Pop and count under one lock, so that Flush (which reads the length
+	// under it) never returns before the counters include the last one.
 	o.mu.Lock()
 	o.head = nil
-	if err := o.q.Pop(); err != nil {
-		c.logf(logging.Error, "cannot advance the offline queue: %v", err)
-	}
+	err := o.q.Pop()
 	if dropped {
 		o.dropped++
 	} else {
@@ -286,6 +292,9 @@ func (c *Client) popQueue(dropped bool) {
 	}
 	o.signalLocked()
 	o.mu.Unlock()
+	if err != nil {
+		c.logf(logging.Error, "cannot advance the offline queue: %v", err)
+	}
 }
 
 // backoffWait sleeps d and returns the next wait: d doubled (at most

@@ -49,25 +49,63 @@ func (c *Client) openState() error {
 // maxSeqForResume leaves room for at least one block after a resume.
 const maxSeqForResume = sign.MaxSequence - seqBlock
 
+// persistState says how the current session relates to the state directory.
+//
+// A save that fails may still have reached the disk (a write whose fsync
+// failed), so after a failed save the session it was for must not sign any
+// sequence beyond what is known to be reserved: a restart could resume it
+// and reuse one. Such a session is abandoned: libenos authenticates once
+// more and keeps the new session in memory only. A memory-only session is
+// never saved (a restart cannot resume it, so its sequences need no
+// reservation); the next authentication (expiry, 4.01) tries to save again.
+// Reports therefore keep working when the state directory cannot be written
+// (a full or read-only file system), at the cost of one authentication per
+// failure, never a loop.
+type persistState struct {
+	memOnly     bool // the current session is kept in memory only
+	memOnlyNext bool // the next session will be
+	// failSaves, if set (tests), makes every save fail with its error.
+	failSaves func() error
+}
+
+// errSessionAbandoned tells the caller of signNext to authenticate again.
+var errSessionAbandoned = errors.New("session abandoned: its sequence reservation could not be saved")
+
 // nextSeq returns the next sequence, first persisting a reservation that
 // covers it when a state directory is used, so that no sequence is ever sent
-// twice across a crash. Called with the turn held.
+// twice across a crash. When the reservation cannot be saved it abandons the
+// session and returns errSessionAbandoned (see persistState). Called with the
+// turn held.
 func (c *Client) nextSeq() (uint32, error) {
 	seq := c.sess.seq + 1
-	if c.store != nil && seq > c.reserved {
+	if c.store != nil && !c.persist.memOnly && seq > c.reserved {
 		res := uint64(seq) + seqBlock - 1
 		if res > sign.MaxSequence {
 			res = sign.MaxSequence
 		}
 		if err := c.saveState(uint32(res)); err != nil {
-			return 0, err
+			c.logf(logging.Warn, "%v; authenticating again, the new session is kept in memory only", err)
+			c.sess.valid = false
+			c.persist.memOnlyNext = true
+			return 0, errSessionAbandoned
 		}
 	}
 	return seq, nil
 }
 
-// saveState writes the session with a new reservation.
+// saveState writes the session with a new reservation; a memory-only
+// session is not written.
 func (c *Client) saveState(reserved uint32) error {
+	if c.persist.memOnly {
+		c.reserved = reserved
+		return nil
+	}
+	if c.persist.failSaves != nil {
+		if err := c.persist.failSaves(); err != nil {
+			c.stats.stateErrors.Add(1)
+			return &Error{Code: CodeState, Msg: "cannot save the session", Err: err}
+		}
+	}
 	s := state.Session{Reserved: reserved}
 	if c.sess.valid {
 		s.Token, s.Signing, s.LastSeen = c.sess.token, c.sess.signing, c.sess.lastSeen

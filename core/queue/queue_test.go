@@ -63,7 +63,7 @@ func TestOrderAndPersistence(t *testing.T) {
 	if ok {
 		t.Fatalf("empty queue returned %v", it)
 	}
-	// Emptying the queue starts a new, empty generation.
+	// Emptying the queue leaves one empty log.
 	logs, _ := filepath.Glob(filepath.Join(dir, "queue.*.log"))
 	if len(logs) != 1 {
 		t.Fatalf("logs %v", logs)
@@ -195,8 +195,8 @@ func TestLeftoverGenerationIsRemoved(t *testing.T) {
 	}
 	defer q.Close()
 	logs, _ := filepath.Glob(filepath.Join(dir, "queue.*.log"))
-	if len(logs) != 1 || logs[0] != q.logPath(q.gen) {
-		t.Fatalf("logs after reopen %v, want only %s", logs, q.logPath(q.gen))
+	if len(logs) != 1 || logs[0] != filepath.Join(dir, logName(q.gen)) {
+		t.Fatalf("logs after reopen %v, want only %s", logs, filepath.Join(dir, logName(q.gen)))
 	}
 	if got := drain(t, q); len(got) != 1 || got[0] != "payload-0" {
 		t.Fatalf("got %v", got)

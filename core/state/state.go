@@ -1,8 +1,10 @@
 // Package state keeps one device's session on disk so that a restarted
 // process resumes it: the token, the highest sequence that may have been used,
-// and when EnOS last answered. Writes are atomic (temporary file, fsync,
-// rename, fsync of the directory), so a kill -9 at any instant leaves either
-// the old or the new file. A lock file keeps a second process away.
+// and when EnOS last answered. The session file is preallocated when the
+// directory is opened and rewritten in place in one of two checksummed slots
+// (see Slots), so a save needs no free space and a kill -9 or power loss at
+// any instant leaves the old or the new session. A lock file keeps a second
+// process away. Every file is opened through a checked Dir (see OpenDir).
 package state
 
 import (
@@ -12,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -21,7 +22,7 @@ import (
 const (
 	sessionFile = "session"
 	lockFile    = "lock"
-	header      = "libenos-session 1 "
+	header      = "libenos-session 1 " // the 1.0 format, still read (parseLegacy)
 )
 
 // ErrLocked means another process (or another client in this one) uses the directory.
@@ -42,10 +43,16 @@ type file struct {
 
 // Store is an open, locked state directory.
 type Store struct {
-	dir      string
+	dir      *Dir
 	identity string
 	lock     *os.File
+	session  *Slots
+	legacy   []byte // the session file in the 1.0 format, until the first Save
 }
+
+// sessionSlot is the session file's slot size: a record of a token up to
+// about 3.9 KB is saved in place; a longer one grows the file once.
+const sessionSlot = 4096
 
 // Identity derives a fingerprint of the device and server from its
 // configuration. It is a salted hash, so the file reveals neither the secret
@@ -60,48 +67,64 @@ func Identity(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// Open creates dir if needed (mode 0700) and locks it.
-func Open(dir, identity string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+// Open creates dir if needed (mode 0700), checks that it is safe (see
+// OpenDir) and locks it.
+func Open(path, identity string) (*Store, error) {
+	dir, err := OpenDir(path)
+	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
+	f, err := dir.OpenFile(lockFile, os.O_RDWR|os.O_CREATE)
 	if err != nil {
+		dir.Close()
 		return nil, err
 	}
 	// flock locks belong to the open file description: a second Open in the
 	// same process is refused as well as one in another process.
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
+		dir.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, ErrLocked
 		}
 		return nil, err
 	}
-	return &Store{dir: dir, identity: identity, lock: f}, nil
+	// The session file is created with its room reserved now, so that a
+	// full file system cannot stop a later save.
+	sess, legacy, err := dir.OpenSlots(sessionFile, sessionSlot)
+	if err != nil {
+		f.Close()
+		dir.Close()
+		return nil, err
+	}
+	return &Store{dir: dir, identity: identity, lock: f, session: sess, legacy: legacy}, nil
 }
 
 // Load returns the saved session. ok is false when there is none; err is set
 // when a file exists but is corrupt or belongs to another device or server:
 // the caller then starts afresh (and the next Save replaces the file).
 func (s *Store) Load() (sess Session, ok bool, err error) {
-	b, err := os.ReadFile(filepath.Join(s.dir, sessionFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return Session{}, false, nil
-	}
+	// Read the file as it is now (not as Open found it).
+	slots, legacy, err := s.dir.OpenSlots(sessionFile, sessionSlot)
 	if err != nil {
 		return Session{}, false, err
 	}
-	sum, body, found := strings.Cut(string(b), "\n")
-	if !found || !strings.HasPrefix(sum, header) {
-		return Session{}, false, errors.New("session file has no libenos header")
-	}
-	want := sha256.Sum256([]byte(body))
-	if sum[len(header):] != hex.EncodeToString(want[:]) {
-		return Session{}, false, errors.New("session file checksum mismatch (torn or edited)")
+	s.session.Close()
+	s.session, s.legacy = slots, legacy
+	var body []byte
+	if legacy != nil {
+		if body, err = parseLegacy(legacy); err != nil {
+			return Session{}, false, err
+		}
+	} else {
+		b, found, err := slots.Read()
+		if err != nil || !found {
+			return Session{}, false, err
+		}
+		body = b
 	}
 	var f file
-	if err := json.Unmarshal([]byte(body), &f); err != nil {
+	if err := json.Unmarshal(body, &f); err != nil {
 		return Session{}, false, fmt.Errorf("session file is not valid JSON: %w", err)
 	}
 	if f.Identity != s.identity {
@@ -110,15 +133,33 @@ func (s *Store) Load() (sess Session, ok bool, err error) {
 	return f.Session, true, nil
 }
 
-// Save replaces the session file atomically and durably.
+// parseLegacy reads the 1.0 format: a header line with the SHA-256 of the
+// JSON body that follows.
+func parseLegacy(b []byte) ([]byte, error) {
+	sum, body, found := strings.Cut(string(b), "\n")
+	if !found || !strings.HasPrefix(sum, header) {
+		return nil, errors.New("session file has no libenos header")
+	}
+	want := sha256.Sum256([]byte(body))
+	if sum[len(header):] != hex.EncodeToString(want[:]) {
+		return nil, errors.New("session file checksum mismatch (torn or edited)")
+	}
+	return []byte(body), nil
+}
+
+// Save writes the session durably, in place: it needs no free space on the
+// file system (see Slots), and a crash at any instant leaves the previous or
+// the new session.
 func (s *Store) Save(sess Session) error {
 	body, err := json.Marshal(file{Identity: s.identity, Session: sess})
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256(body)
-	data := append([]byte(header+hex.EncodeToString(sum[:])+"\n"), body...)
-	return WriteAtomic(filepath.Join(s.dir, sessionFile), data)
+	if err := s.session.Write(body); err != nil {
+		return err
+	}
+	s.legacy = nil
+	return nil
 }
 
 // Close releases the lock.
@@ -126,42 +167,9 @@ func (s *Store) Close() error {
 	if s.lock == nil {
 		return nil
 	}
+	s.session.Close()
 	err := s.lock.Close() // closing the descriptor releases the flock
 	s.lock = nil
+	s.dir.Close()
 	return err
-}
-
-// WriteAtomic writes data to path through a temporary file, fsync and rename,
-// then fsyncs the directory so that the rename itself is durable.
-func WriteAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_CLOEXEC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return SyncDir(filepath.Dir(path))
-}
-
-// SyncDir fsyncs a directory, making renames and creations in it durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

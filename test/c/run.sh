@@ -52,7 +52,7 @@ build_one() { # variant src bin
   esac
 }
 for v in "${variants[@]}"; do
-  for t in test_api test_sim test_commands test_log test_async test_thing; do
+  for t in test_api test_sim test_commands test_log test_async test_thing test_statedir; do
     if build_one "$v" "test/c/$t.c" "$out/${t}_$v"; then passed=$((passed + 1)); else note_fail "build $t as $v"; fi
   done
   # The header alone, pedantic, in every mode (ENOS_CONFIG_INIT without warnings).
@@ -87,6 +87,7 @@ for v in "${variants[@]}"; do
   run_prog "log_$v" test/c/with-sim.sh --one -- "$out/test_log_$v"
   run_prog "async_$v" test/c/with-sim.sh --one -- "$out/test_async_$v"
   run_prog "thing_$v" test/c/with-sim.sh --one --model test/c/thing-model.json -- "$out/test_thing_$v"
+  run_prog "statedir_$v" "$out/test_statedir_$v"
 done
 # 4. The examples: c_examples/commands and measurepoints against the simulator.
 if [ -x build/commands ]; then
