@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 # libenos build.
 #   make        library (shared + static), C examples, enos-sim, enos (CLI)  -> build/
 #   make test   every test layer (installs missing Debian packages when root)

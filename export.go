@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command libenos is the C ABI of libenos, built with -buildmode=c-shared
 // (build/libenos.so) or c-archive (build/libenos.a). The public header is the
 // hand-written include/enos.h; export_capi.c defines its functions on top of

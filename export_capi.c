@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* The public C ABI of libenos (include/enos.h).
  *
  * Each enos_* function here is a thin adapter over a Go export (enosgo_*,

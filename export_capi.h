@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* Internal to libenos: declarations shared by export.go (cgo preamble) and
  * export_capi.c. Not installed. Declarations only: cgo copies the preamble of
  * files with //export into _cgo_export.h, which several C files include. */

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package main
 
 // Tests of the Go-level helpers of the export layer. A test file cannot use

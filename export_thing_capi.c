@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* The thing-model part of the C ABI (include/enos.h, "Thing model"): thin
  * adapters over the Go exports of export_thing.go, and the thread-local
  * last reply code and message. */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* Internal to libenos: declarations shared by export_thing.go (cgo preamble)
  * and export_thing_capi.c. Not installed. */
 #ifndef ENOS_EXPORT_THING_CAPI_H

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+
 # ABI check of libenos (run after `make lib`):
 #   1. the enos_* functions the library exports, with their symbol versions, are
 #      exactly those listed in abi/enos.symbols (no accidental ABI change);

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 # bench/bench.mk: benchmark rules, included by the top-level Makefile
 # (`include bench/bench.mk`). See BENCHMARKS.md.
 #

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* Shared helpers for the libenos benchmark programs (bench/). */
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H

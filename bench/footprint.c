@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* bench/footprint.c: what libenos costs a C host that uses one device.
  *   footprint HOST:PORT PK DK SECRET
  * Re-executes itself once so that the time from process start (execve, before

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* bench/null_server.c: the cheapest server that still speaks the protocol, so
  * that a round-trip benchmark measures the clients and not the server.
  *

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* bench/report_coap.c: the C client a user would write instead of using libenos:
  * libcoap 3 (UDP, no DTLS) + OpenSSL. It authenticates (POST /auth/{pk}/{dk},
  * JSON, parses the token) and sends the same signed CON POSTs (option 2101,

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* bench/report_enos.c: sequential enos_report() round trips through the C ABI.
  * Usage: report_enos HOST:PORT PK DK SECRET N [WARMUP]
  * Prints "key value" lines: enos_msgs_per_s, enos_p50_us, enos_p99_us, ... */

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+
 # bench/run.sh: every libenos benchmark in one run (see BENCHMARKS.md).
 #
 #   bench/run.sh            full run (a few minutes)

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* bench/scale_bench.c: a gateway process with N libenos clients (one device
  * each, its own enos_client), each reporting every PERIOD ms for ROUNDS rounds,
  * driven by a pool of T C threads on a fixed schedule (client i is due at

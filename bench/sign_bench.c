@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* bench/sign_bench.c: enos_sign() through the C ABI against the same option-2101
  * signature computed directly with OpenSSL EVP, interleaved in one process.
  *

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+
 # The simulator's own scale (BENCHMARKS.md, "The simulator at scale"):
 #   1. one long run: SIM_LONG requests (default 1,000,000) from 100 devices over
 #      64 sockets; the rate of the last window of 10,000 against the first;

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+
 """bench/summary.py RESULTS: the markdown summary of one bench/run.sh run.
 
 Goals are reported as met / not met; nothing here fails on a number

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* commands: a device that receives commands from EnOS, prints each one and
  * replies to it.
  *

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+
 # make demo: start enos-sim on a free port, run c_examples/report against it
 # (authenticate, two reports), show what the simulator recorded, stop it.
 set -euo pipefail

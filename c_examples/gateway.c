@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* gateway: one process speaking for many devices, from one thread, with
  * asynchronous reports; every device answers the commands EnOS sends it.
  *

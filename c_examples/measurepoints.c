@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* measurepoints: a device that reports JSON thing-model measure points once a
  * second and answers EnOS's measurepoint/set service call.
  *

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* report: authenticate a device with EnOS and report raw bytes to up_raw.
  *
  *   report SERVER PRODUCT_KEY DEVICE_KEY DEVICE_SECRET [PAYLOAD...]

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /**
  * @file enos.h
  * @brief libenos: connect a device to Envision EnOS over CoAP/UDP (non-DTLS).

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 # Cross builds of libenos for embedded Linux (included from the Makefile, after
 # its variables; or: make -f Makefile -f mk/cross.mk cross).
 #

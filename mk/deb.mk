@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 # make deb: Debian packages of libenos for one architecture, built with
 # dpkg-deb (no debhelper), into $(DEB_DIR):
 #   libenos1_$(DEB_VERSION)_<arch>.deb     the shared library

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 # make install / make uninstall (included from the Makefile, after its variables;
 # or: make -f Makefile -f mk/install.mk install).
 #

@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+
 # Run the libenos Python package's tests against the built library and enos-sim.
 #   python/run_tests.sh [-v] [pattern]
 # Needs build/libenos.so and build/enos-sim (`make`); override with ENOS_LIBRARY

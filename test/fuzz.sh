@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+
 # Run every Go fuzz target in the repository for a short while.
 #
 #   test/fuzz.sh                    # each target for 200000 inputs

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+
 # Make sure the tools `make test` needs are installed. As root on Debian,
 # installs what is missing in one apt-get run (after apt-get update);
 # otherwise says what to install. Go 1.26+ and gcc must be there already.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // simload drives enos-sim with many devices and many requests in flight, to
 // measure the simulator itself (BENCHMARKS.md): its request rate over a long
 // run and with 100,000 registered devices. It speaks raw CoAP (go-coap's

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command enos-sim is a local EnOS CoAP endpoint (non-DTLS) for development,
 // demos and tests. The server logic lives in internal/sim; this is a thin
 // command-line wrapper. See docs/enos-sim.md.

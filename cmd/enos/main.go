@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command enos is the operator's tool for libenos: it authenticates a device
 // with Envision EnOS over CoAP/UDP, sends reports, computes signatures
 // offline, listens for commands and probes the protocol variants the EnOS

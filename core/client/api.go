@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package client is the libenos device client: it authenticates with EnOS,
 // keeps the session token and the message sequence, signs every request with
 // option 2101 and delivers CON requests with RFC 7252 retransmission.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package logging routes libenos's diagnostics to a handler the host installs.
 // It is silent until a handler is set. Callers never pass secrets, SignKeys
 // or tokens: messages name devices by product and device key only.

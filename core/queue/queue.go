@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package queue is the on-disk store-and-forward queue of one device: reports
 // that could not be delivered wait here, in order, until EnOS answers again.
 //

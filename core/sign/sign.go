@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package sign computes the two EnOS CoAP signatures: the authentication
 // signature sent in POST /auth/{pk}/{dk}, and the per-message option-2101
 // signature, AES-128-CBC over "token{T}sequence{S}" (see docs/protocol.md §2-3).

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package state keeps one device's session on disk so that a restarted
 // process resumes it: the token, the highest sequence that may have been used,
 // and when EnOS last answered. The session file is preallocated when the

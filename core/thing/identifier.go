@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package thing builds EnOS thing-model requests (the JSON envelope that
 // EnOS's MQTT protocol defines and that EnOS accepts over CoAP unchanged) and
 // reads EnOS's JSON replies. It does no I/O: every function is pure.

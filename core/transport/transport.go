@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package transport sends CoAP confirmable requests over UDP the way RFC 7252
 // asks for: one exchange at a time, retransmission with exponential back-off,
 // matching by Message ID and token. It uses go-coap's message codec but not its

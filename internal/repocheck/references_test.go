@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package repocheck holds tests about the repository itself rather than
 // about one package's code.
 package repocheck

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The simulator's protocol logic: pure with respect to the network, so the
 // fuzz target drives it directly.
 

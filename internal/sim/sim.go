@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package sim is enos-sim's server: a local stand-in for EnOS's non-DTLS CoAP
 // device endpoint (see docs/protocol.md), strict where EnOS is strict, with
 // seeded fault injection for tests.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The simulator's UDP plumbing: datagrams in, go-coap's codec, the protocol
 // logic, datagrams out. No state per endpoint: one deduplication cache and one
 // Block1 assembler for all peers, so 100,000 devices cost no more per datagram

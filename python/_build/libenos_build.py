@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """In-tree PEP 517 / PEP 660 build backend for the libenos package (stdlib only).
 
 Why not setuptools.build_meta: the machines this project runs on have no PyPI

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+
 """Build the platform wheel of libenos: the Python package with libenos.so bundled.
 
     python3 python/_build/make_wheel.py --library build/libenos.so --out build/wheel

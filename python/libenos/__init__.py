@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """libenos: connect a device to Envision EnOS over CoAP/UDP (ctypes binding of libenos).
 
 Quick start::

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """asyncio on top of libenos's completion callbacks (enos_report_async,
 enos_publish_async) and its command handler.
 

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The architecture of an ELF file, from its header (stdlib only).
 
 Used before ctypes loads a library: the dynamic loader's own message for a

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Loading libenos and declaring its C functions (ctypes).
 
 Internal module: the public API is in :mod:`libenos`. Every function of

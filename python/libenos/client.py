@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The libenos client, signatures and logging (ctypes binding of include/enos.h)."""
 
 from __future__ import annotations

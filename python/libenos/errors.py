@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Exceptions of the libenos package.
 
 Every failing libenos call raises a subclass of :class:`EnosError` chosen by

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The JSON thing model (measure points, events, attributes, service replies).
 
 Mixed into :class:`libenos.Client`; see python/README.md and docs/thing-model.md.

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Run every libenos test and print a closing line "N passed, N failed, N skipped".
 
 Usage: python3 python/tests/run.py [-v] [pattern]   (pattern default: test*.py)

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Shared helpers of the libenos tests: paths, the library, and enos-sim as a child process.
 
 Environment:

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """asyncio: report_async, publish_async and commands_async against enos-sim; the
 event loop keeps running while requests wait for EnOS."""
 

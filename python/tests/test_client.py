@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Client against enos-sim: report, publish, authenticate, errors, lifecycle, stats."""
 
 import gc

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Commands from enos-sim through the callback and the iterator, in both command styles."""
 
 import threading

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Offline installation of ./python and library discovery, in fresh interpreters."""
 
 import os

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Offline queue (state_dir) with a stopped server, and the log handler."""
 
 import logging

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """Stateless functions: signature vectors of docs/protocol.md §8, auth_sign, version, errors."""
 
 import ctypes

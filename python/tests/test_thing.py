@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The JSON thing model against enos-sim with a thing model (--model)."""
 
 import datetime

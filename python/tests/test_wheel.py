@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 """The platform wheel (make wheel): its tag, its RECORD, a pip install into a fresh
 venv that reports to enos-sim without ENOS_LIBRARY, and the clear error for a
 library of another architecture."""

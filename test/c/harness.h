@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* A tiny test harness for libenos's C tests: CHECK macros, counters and a
  * final line "N passed, N failed". Compiles as C99/C11 and as C++. */
 #ifndef ENOS_TEST_HARNESS_H

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+
 # C tests of libenos: build every test program as C99, C11 and C++ with
 # -Wall -Wextra -Werror against build/libenos.so, check the exported symbols,
 # and run each program (the simulator tests against enos-sim as a separate

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* Helpers shared by the C tests that read enos-sim's --log: its JSON lines
  * hold payloads in base64, so the tests encode what they expect and search. */
 #ifndef ENOS_TEST_SIMLOG_H

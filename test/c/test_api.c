@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* libenos C API tests that need no simulator: signatures and their vectors,
  * argument validation, buffers, handles and close, strerror, version,
  * thread-local last error, unreachable servers. Built as C99, C11 and C++. */

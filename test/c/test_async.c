@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* libenos asynchronous API tests (enos_report_async, enos_publish_async)
  * against enos-sim as a separate process (test/c/with-sim.sh --one) and
  * against a silent UDP socket: every callback exactly once, order per client,

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* libenos C API tests of commands, the offline queue and statistics against
  * enos-sim running as separate processes (started by test/c/with-sim.sh):
  * commands queued through the simulators' control channels (inline and get

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+
 # Exercises c_examples/measurepoints (build/measurepoints) against enos-sim
 # started with the thing model test/c/thing-model.json: a queued
 # measurepoint/set service call is answered with the call's id, the posts

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+
 # Exercises c_examples/commands (build/commands) against enos-sim: two queued
 # commands are printed and answered, the replies reach the simulator's
 # ..._reply topic, and --count makes it exit 0. Run with test/c/with-sim.sh.

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+
 # Exercises c_examples/gateway (build/gateway): 300 devices from a file, one
 # application thread, asynchronous reports, against its own enos-sim (started
 # here with --devices, under a descriptor limit of 512). Every device's reports

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* libenos C API tests of enos_set_log_handler (process-wide, so a program of
  * its own) against enos-sim (test/c/with-sim.sh): silent by default, levels,
  * a corrupt state file gives a WARN, bad levels, no secret or SignKey in any

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* libenos C API tests against enos-sim running as a separate process
  * (started by test/c/with-sim.sh, which exports ENOS_SIM_*): reports
  * acknowledged and recorded in order, publish replies, rejections,

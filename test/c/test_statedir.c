@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* libenos C API tests of state_dir trust, through the real library: enos_init
  * refuses (ENOS_ERR_STATE, with a message naming the problem and the fix) a
  * directory writable by group or others, one owned by another user (when run

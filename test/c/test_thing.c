@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* libenos C API tests of the JSON thing model against enos-sim running as a
  * separate process with a thing model (test/c/with-sim.sh --model
  * test/c/thing-model.json): measure points and events accepted (200) and

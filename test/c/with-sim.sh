@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+
 # Run a command with enos-sim instances running as separate processes.
 #
 #   test/c/with-sim.sh [--sim PATH] [--show] [--one] [--model FILE] -- COMMAND [ARGS...]

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+
 # CMake integration tests of libenos (make cmake-test runs them after building
 # the top-level CMake tree):
 #   1. vendored: a project that add_subdirectory()s libenos builds the library

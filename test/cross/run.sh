@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+
 # Cross test of libenos for embedded Linux: `make cross` (linux/arm64 and
 # linux/armv7 hard-float, Debian cross compilers), check the ELF files
 # (machine, float ABI, SONAME, exported symbols = the native build's, glibc

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+
 # Debian package test of libenos: `make debs` (libenos1, libenos-dev, enos-tools
 # for amd64, arm64 and armhf: DEB_ARCHES), then for every architecture:
 # lintian (no error, no warning), control fields (libc6 dependency = the highest

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 # Helpers shared by test/install/run.sh and test/install/deb.sh (sourced).
 # The caller sets: root (repository), tmp (scratch dir), and defines nothing else.
 # Counters: passed, failed. Every helper prints "ok: ..." or "FAIL: ...".

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+
 # Install test of libenos: build (make lib static cli sim), `make install` into a
 # temporary DESTDIR, check the installed tree, then build an out-of-tree C
 # program (test/install/consumer) with pkg-config and with CMake's

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+
 """ctypes smoke test of libenos.so: signature vectors, auth_sign, and
 init + report + publish + close against enos-sim.
 

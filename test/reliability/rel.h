@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* Shared helpers of libenos's reliability tests (test/reliability/rel_*.c).
  *
  * Every test drives the real build/libenos.so from C and talks to enos-sim

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* Reliability test 4: kill -9 of a reporting process, restart on the
  * same state directory.
  *

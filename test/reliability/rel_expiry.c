@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* Reliability test 2: forced token expiry every 50 messages.
  *
  * enos-sim runs as a separate process with --expire-after 50: the 51st message

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* Reliability test 1: reports through a lossy network.
  *
  * Starts enos-sim as a separate process with --drop-requests 0.2

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* Reliability test 3: the simulator is stopped for 20 s and
  * restarted on the same port (all sessions lost).
  *

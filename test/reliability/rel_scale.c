@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* Reliability test 5: concurrency and scale, against enos-sim as a
  * separate process.
  *

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+
 # Reliability tests of libenos (README.md, Tests): C programs that drive the
 # real build/libenos.so against enos-sim running as a SEPARATE process with its
 # fault flags. Each program starts and stops its own simulator(s) (posix_spawn,

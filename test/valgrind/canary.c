@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* Negative control for test/valgrind/run.sh: a program with a real C leak and
  * a real use of an uninitialised value, linked against libenos and calling it
  * (so the Go runtime runs). valgrind with go-runtime.supp MUST report both and

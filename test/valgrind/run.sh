@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+
 # libenos under valgrind memcheck: the C tests run under valgrind, with a
 # suppression file for the Go runtime's own frames.
 #

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
 /* An out-of-tree program that uses an installed libenos (test/install/run.sh, deb.sh):
  * built with pkg-config and with CMake's find_package(enos), against the
  * shared and the static library. Prints "N passed, N failed" last. */
