@@ -28,7 +28,7 @@ Usage:
 Subcommands:
 `)
 	for _, sc := range subcommands() {
-		fmt.Fprintf(&b, "  %-8s  %s\n", sc.name, sc.summary)
+		fmt.Fprintf(&b, "  %-13s  %s\n", sc.name, sc.summary)
 	}
 	b.WriteString(`
 Every subcommand but version takes the connection flags below. Flags may come
