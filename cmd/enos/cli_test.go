@@ -590,12 +590,12 @@ func TestUsageErrors(t *testing.T) {
 func TestHelp(t *testing.T) {
 	r := runEnos(t, runOpts{}, "--help")
 	wantCode(t, r, 0)
-	for _, want := range []string{"auth", "report", "sign", "listen", "probe", "version", "ENOS_DEVICE_SECRET", "Exit codes", "130"} {
+	for _, want := range []string{"auth", "report", "measurepoints", "event", "attributes", "sign", "listen", "probe", "version", "ENOS_DEVICE_SECRET", "Exit codes", "130"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("--help lacks %q", want)
 		}
 	}
-	for _, name := range []string{"auth", "report", "sign", "listen", "probe", "version"} {
+	for _, name := range []string{"auth", "report", "measurepoints", "event", "attributes", "sign", "listen", "probe", "version"} {
 		for _, args := range [][]string{{"help", name}, {name, "--help"}, {name, "-h"}} {
 			r := runEnos(t, runOpts{}, args...)
 			wantCode(t, r, 0)
