@@ -71,14 +71,14 @@ Examples:
 					names = []string{}
 				}
 				method = thing.MethodAttributeQuery
-				params, _ = json.Marshal(map[string][]string{"attributes": names})
+				params = marshalJSON(map[string][]string{"attributes": names})
 			} else {
 				obj, err := thingObject(inv, "attribute", jsonFlag, args[1:], false)
 				if err != nil {
 					return err
 				}
 				method = thing.MethodAttributeUpdate
-				params, _ = json.Marshal(map[string]json.RawMessage{"attributes": obj})
+				params = marshalJSON(map[string]json.RawMessage{"attributes": obj})
 			}
 			return runThingRequest(ctx, inv, thingFormat{inv: inv, json: format == "json"}, method, params, args[0] == "set")
 		}

@@ -62,7 +62,7 @@ func TestThingValue(t *testing.T) {
 		"21.5": `21.5`, "-3": `-3`, "1e3": `1e3`, "0": `0`, "true": `true`, "false": `false`,
 		"null": `"null"`, "01": `"01"`, "1.": `"1."`, "Inf": `"Inf"`, "NaN": `"NaN"`, "0x10": `"0x10"`,
 		"1_000": `"1_000"`, "": `""`, "pump 1": `"pump 1"`, "True": `"True"`, `"q"`: `"\"q\""`, "+1": `"+1"`,
-		"- 1": `"- 1"`, "1 2": `"1 2"`, "{}": `"{}"`,
+		"- 1": `"- 1"`, "1 2": `"1 2"`, "{}": `"{}"`, "<b>&</b>": `"<b>&</b>"`,
 	} {
 		if got := string(thingValue(in)); got != want {
 			t.Errorf("thingValue(%q) = %s, want %s", in, got, want)
@@ -157,7 +157,7 @@ func TestEvent(t *testing.T) {
 	s := startModelSim(t)
 	env := devEnv(s)
 
-	r := runEnos(t, runOpts{env: env}, "event", "overheat", "level=3", "note=over limit", "--time", "1700000000000")
+	r := runEnos(t, runOpts{env: env}, "event", "overheat", "level=3", "note=over <limit> & \"hot\"", "--time", "1700000000000")
 	wantCode(t, r, 0)
 	noSecret(t, r)
 	if r.stdout != "ok\n" {
@@ -166,7 +166,7 @@ func TestEvent(t *testing.T) {
 	rec := lastRecord(t, s, 200)
 	method, p := thingParams(t, rec)
 	if rec.Topic != "/sys/"+testPK+"/"+testDK+"/thing/event/overheat/post" || method != "thing.event.overheat.post" ||
-		string(p["events"]) != `{"level":3,"note":"over limit"}` || rec.Thing.Time != 1700000000000 {
+		string(p["events"]) != `{"level":3,"note":"over <limit> & \"hot\""}` || rec.Thing.Time != 1700000000000 {
 		t.Errorf("record %s %s time %d", rec.Topic, rec.Payload, rec.Thing.Time)
 	}
 	r = runEnos(t, runOpts{env: env}, "event", "--format", "json", "overheat", "--json", `{"level":1}`)

@@ -24,8 +24,18 @@ func thingValue(v string) json.RawMessage {
 	if v != "" && (v[0] == '-' || (v[0] >= '0' && v[0] <= '9')) && json.Valid([]byte(v)) {
 		return json.RawMessage(v) // JSON's number grammar: no "Inf", "0x10", "1_000"
 	}
-	b, _ := json.Marshal(v) // a string always marshals
-	return b
+	return marshalJSON(v)
+}
+
+// marshalJSON is json.Marshal without HTML escaping: a value the operator
+// typed as <b>&</b> reaches EnOS spelled as typed, not as \u003cb\u003e...
+// Its arguments (strings, maps of strings and raw JSON) always marshal.
+func marshalJSON(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // thingObject builds the JSON object of a thing-model request from --json
@@ -72,11 +82,7 @@ func thingObject(inv *invocation, what, jsonFlag string, args []string, allowEmp
 	if len(obj) == 0 && !allowEmpty {
 		return nil, usagef("no %s: give name=value arguments or --json", what)
 	}
-	b, err := json.Marshal(obj) // RawMessages were checked: cannot fail
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
+	return marshalJSON(obj), nil
 }
 
 // parseSampleTime reads --time: milliseconds since the Unix epoch, or an
