@@ -215,16 +215,26 @@ func TestReport(t *testing.T) {
 	wantCode(t, runEnos(t, runOpts{env: env}, "report", "--hex", "00 ff 10"), 0)
 	// Flags after the payload, relative topic with a reply.
 	r = runEnos(t, runOpts{env: env}, "report", `{"mp":1}`, "--topic", "thing/measurepoint/post")
-	wantCode(t, r, 0)
 	// A thing-model topic: the payload is no JSON envelope, so the reply
-	// (still 2.04, as EnOS's) carries code 1220 and is printed.
-	if !strings.HasPrefix(r.stdout, "2.04 Changed\n") || !strings.Contains(r.stdout, `"code":1220`) {
-		t.Errorf("--topic output %q", r.stdout)
+	// (still 2.04, as EnOS's) carries code 1220: printed, and the content
+	// was refused (exit 6).
+	wantCode(t, r, exitRejected)
+	if !strings.HasPrefix(r.stdout, "2.04 Changed\n") || !strings.Contains(r.stdout, `"code":1220`) ||
+		!strings.Contains(r.stderr, "enos: EnOS answered 2.04 but refused the content with code 1220: Payload format error") {
+		t.Errorf("--topic output: %s", r)
 	}
 	r = runEnos(t, runOpts{env: env}, "report", "--count", "3", "--interval", "10ms", "--topic", "/sys/{pk}/{dk}/thing/event/alarm/post", "x")
-	wantCode(t, r, 0)
-	if strings.Count(r.stdout, "2.04 Changed") != 3 || !strings.Contains(r.stderr, "3 of 3 messages accepted") {
+	wantCode(t, r, exitRejected)
+	if strings.Count(r.stdout, "2.04 Changed") != 3 || strings.Count(r.stderr, "refused the content with code 1220") != 3 ||
+		!strings.Contains(r.stderr, "0 of 3 messages accepted, 0 queued, 3 failed") {
 		t.Errorf("--count 3: %s", r)
+	}
+	// A valid envelope is accepted (code 200): exit 0.
+	r = runEnos(t, runOpts{env: env}, "report", "--topic", "thing/event/alarm/post",
+		`{"id":"9","version":"1.0","method":"thing.event.alarm.post","params":{"events":{},"time":1700000000000}}`)
+	wantCode(t, r, 0)
+	if !strings.Contains(r.stdout, `"code":200`) {
+		t.Errorf("valid envelope: %s", r)
 	}
 
 	want := []struct{ topic, payload string }{
@@ -234,6 +244,8 @@ func TestReport(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		want = append(want, struct{ topic, payload string }{"/sys/" + testPK + "/" + testDK + "/thing/event/alarm/post", "x"})
 	}
+	want = append(want, struct{ topic, payload string }{"/sys/" + testPK + "/" + testDK + "/thing/event/alarm/post",
+		`{"id":"9","version":"1.0","method":"thing.event.alarm.post","params":{"events":{},"time":1700000000000}}`})
 	recs := s.Records()
 	if len(recs) != len(want) {
 		t.Fatalf("sim has %d records, want %d: %+v", len(recs), len(want), recs)
@@ -580,12 +592,12 @@ func TestUsageErrors(t *testing.T) {
 func TestHelp(t *testing.T) {
 	r := runEnos(t, runOpts{}, "--help")
 	wantCode(t, r, 0)
-	for _, want := range []string{"auth", "report", "sign", "listen", "probe", "version", "ENOS_DEVICE_SECRET", "Exit codes", "130"} {
+	for _, want := range []string{"auth", "report", "measurepoints", "event", "attributes", "sign", "listen", "probe", "version", "ENOS_DEVICE_SECRET", "Exit codes", "130"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("--help lacks %q", want)
 		}
 	}
-	for _, name := range []string{"auth", "report", "sign", "listen", "probe", "version"} {
+	for _, name := range []string{"auth", "report", "measurepoints", "event", "attributes", "sign", "listen", "probe", "version"} {
 		for _, args := range [][]string{{"help", name}, {name, "--help"}, {name, "-h"}} {
 			r := runEnos(t, runOpts{}, args...)
 			wantCode(t, r, 0)

@@ -8,14 +8,16 @@ import (
 )
 
 const exitHelp = `Exit codes:
-  0    success (report: delivered, or queued with --state-dir;
-       probe: at least one variant accepted)
+  0    success (report, measurepoints, event: delivered, or queued with
+       --state-dir; probe: at least one variant accepted)
   1    other error (I/O, internal)
   2    usage error: bad flag, argument or environment variable, missing setting
   3    network error: server unreachable (resolution, send, ICMP error)
   4    timeout: no answer within the retransmission window or --timeout
   5    authentication refused by EnOS (wrong keys or secret, device disabled)
-  6    request rejected by EnOS (a 4.xx/5.xx answer, e.g. bad signature)
+  6    request rejected by EnOS (a 4.xx/5.xx answer, e.g. bad signature), or
+       content refused: EnOS's JSON reply carries a code other than 200
+       (e.g. 1204 "Model validate failed")
   130  interrupted by SIGINT/SIGTERM (listen stops normally on them: exit 0)
 `
 
@@ -30,7 +32,7 @@ Usage:
 Subcommands:
 `)
 	for _, sc := range subcommands() {
-		fmt.Fprintf(&b, "  %-8s  %s\n", sc.name, sc.summary)
+		fmt.Fprintf(&b, "  %-13s  %s\n", sc.name, sc.summary)
 	}
 	b.WriteString(`
 Every subcommand but version takes the connection flags below. Flags may come

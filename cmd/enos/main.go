@@ -40,7 +40,7 @@ var version = client.Version
 
 // subcommands lists every subcommand, in the order of "enos --help".
 func subcommands() []*subcommand {
-	return []*subcommand{cmdAuth, cmdReport, cmdSign, cmdListen, cmdProbe, cmdVersion}
+	return []*subcommand{cmdAuth, cmdReport, cmdMeasurepoints, cmdEvent, cmdAttributes, cmdSign, cmdListen, cmdProbe, cmdVersion}
 }
 
 func findSubcommand(name string) *subcommand {

@@ -33,15 +33,16 @@ func freeUDPAddr(t *testing.T) string {
 
 // startSimProcess builds enos-sim and runs it as its own process on addr,
 // writing accepted messages to logFile; it stops at the end of the test.
-func startSimProcess(t *testing.T, addr, logFile string) {
+// extra are more enos-sim flags (e.g. --model FILE).
+func startSimProcess(t *testing.T, addr, logFile string, extra ...string) {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "enos-sim")
 	if out, err := exec.Command("go", "build", "-o", bin, "../enos-sim").CombinedOutput(); err != nil {
 		t.Fatalf("go build enos-sim: %v\n%s", err, out)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "--listen", addr, "--control", "off", "--log", logFile,
-		"--device", testPK+":"+testDK+":"+testSecret)
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--listen", addr, "--control", "off", "--log", logFile,
+		"--device", testPK + ":" + testDK + ":" + testSecret}, extra...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -36,7 +36,12 @@ Flags:
                      an MQTT topic, e.g. /sys/{pk}/{dk}/thing/measurepoint/post;
                      {pk}/{productKey} and {dk}/{deviceKey} are replaced, and a
                      topic without a leading "/" is taken relative to
-                     /sys/{pk}/{dk}/ (e.g. thing/event/alarm/post)
+                     /sys/{pk}/{dk}/ (e.g. thing/event/alarm/post).
+                     A reply in EnOS's JSON format whose "code" is not 200
+                     (EnOS refusing the content of a thing-model message,
+                     e.g. 1220 or 1204, still with 2.04) exits 6 with the
+                     code and message on stderr; enos measurepoints, event
+                     and attributes build those messages for you
   --count N          send the payload N times (default 1); failures other
                      than a refused authentication do not stop the run
   --interval D       wait D between two sends (default 1s)
@@ -201,6 +206,9 @@ func runReport(parent context.Context, inv *invocation, payload []byte, o *repor
 			resp, err = c.Publish(ctx, topic, payload)
 		}
 		elapsed := roundDur(time.Since(start))
+		if err == nil && resp != nil {
+			err = jsonReplyRefusal(resp.Code, resp.Payload)
+		}
 		if resp != nil {
 			fmt.Fprintf(inv.stdout, "%s%s\n", prefix, codeText(resp.Code))
 			if len(resp.Payload) > 0 {
