@@ -266,11 +266,15 @@ func runReport(parent context.Context, inv *invocation, payload []byte, o *repor
 // reports still wait then, new reports are queued behind them: a success,
 // reported as "queued". Only the end of ctx (--timeout, a signal) is an error.
 func (inv *invocation) flushQueue(ctx context.Context, c *client.Client, flushTimeout time.Duration) error {
+	// The client is this run's and has sent nothing of its own yet: what its
+	// queue holds, and what its worker (started when the client opened the
+	// queue) may have delivered or dropped already, came from earlier runs.
 	before := c.Stats()
-	if before.Queued == 0 {
+	earlier := before.Queued + before.QueueDelivered + before.QueueDropped
+	if earlier == 0 {
 		return nil
 	}
-	inv.logf("offline queue: %d reports from earlier runs; delivering them first (--flush-timeout %v)", before.Queued, flushTimeout)
+	inv.logf("offline queue: %d reports from earlier runs; delivering them first (--flush-timeout %v)", earlier, flushTimeout)
 	fctx, cancel := context.WithTimeout(ctx, flushTimeout)
 	defer cancel()
 	done := make(chan error, 1)
@@ -291,7 +295,7 @@ func (inv *invocation) flushQueue(ctx context.Context, c *client.Client, flushTi
 		}
 	}
 	st := c.Stats()
-	delivered, dropped := st.QueueDelivered-before.QueueDelivered, st.QueueDropped-before.QueueDropped
+	delivered, dropped := st.QueueDelivered, st.QueueDropped
 	switch {
 	case err == nil:
 		inv.logf("offline queue: delivered %d queued reports", delivered)
@@ -303,7 +307,7 @@ func (inv *invocation) flushQueue(ctx context.Context, c *client.Client, flushTi
 			why = "the server is still out of reach"
 		}
 		inv.warnf("offline queue: delivered %d of %d earlier reports, %d still wait (%s); new reports go behind them",
-			delivered, before.Queued, st.Queued, why)
+			delivered, earlier, st.Queued, why)
 	default:
 		return err
 	}
