@@ -25,6 +25,9 @@ func (c *Client) openState() error {
 		return &Error{Code: CodeState, Msg: "cannot open state directory", Err: err}
 	}
 	c.store = st
+	if c.dtls != nil {
+		return nil // over DTLS a session is a handshake: nothing to resume
+	}
 	saved, ok, err := st.Load()
 	if err != nil {
 		// Corrupt or foreign: report it and start with a fresh authentication.

@@ -123,6 +123,13 @@ type Config struct {
 	// ErrorLog receives go-coap diagnostics and control-channel errors, one per
 	// line; nil = discard. Never contains secrets or tokens.
 	ErrorLog io.Writer
+
+	// DTLSListen, if not empty, is a UDP address ("127.0.0.1:0" style) where
+	// the same rules are served over DTLS 1.2 with pre-shared keys (dtls.go).
+	DTLSListen string
+	// Products register product secrets for dynamic activation over DTLS
+	// (secureMode 3).
+	Products []Product
 }
 
 // Record is one accepted device message: a POST to a /topic/... path
@@ -154,6 +161,8 @@ type Stats struct {
 	DroppedResponses  int `json:"droppedResponses"`  // response datagrams lost on purpose
 	CommandsQueued    int `json:"commandsQueued"`    // commands queued
 	CommandsDelivered int `json:"commandsDelivered"` // commands handed over (2102 or GET payload)
+	Handshakes        int `json:"handshakes"`        // DTLS sessions established
+	Activations       int `json:"activations"`       // device secrets handed out over DTLS (secureMode 3)
 }
 
 type command struct {
@@ -197,6 +206,8 @@ type Server struct {
 	wg       sync.WaitGroup
 	closeMu  sync.Mutex
 	closed   bool
+
+	dtls *dtlsServer // nil without Config.DTLSListen
 
 	rngMu sync.Mutex
 	rng   *mrand.Rand
@@ -298,6 +309,12 @@ func Start(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("sim: %w", err)
 		}
 	}
+	if cfg.DTLSListen != "" || len(cfg.Products) > 0 {
+		if s.dtls, err = startDTLS(s, needRelay); err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("sim: %w", err)
+		}
+	}
 	if cfg.Control != "" {
 		s.control, err = startControl(s, cfg.Control)
 		if err != nil {
@@ -353,6 +370,9 @@ func (s *Server) Close() error {
 	}
 	if s.relay != nil {
 		s.relay.close()
+	}
+	if s.dtls != nil {
+		s.dtls.close()
 	}
 	s.coap.Stop()
 	s.wg.Wait()
