@@ -178,6 +178,10 @@ func readConfig(fn string, cfg *C.enos_config) (client.Config, C.int) {
 		return out, rc
 	}
 	has := func(off, sz uintptr) bool { return off+sz <= size }
+	secretOptional, rc := readSecurity(fn, cfg, size, &out)
+	if rc != 0 {
+		return out, rc
+	}
 
 	required := []struct {
 		name string
@@ -190,6 +194,9 @@ func readConfig(fn string, cfg *C.enos_config) (client.Config, C.int) {
 		{"config->device_secret", cfg.device_secret, &out.DeviceSecret},
 	}
 	for _, r := range required {
+		if r.dst == &out.DeviceSecret && secretOptional {
+			continue // activation with the product secret (export_dtls.go)
+		}
 		var rc C.int
 		if *r.dst, rc = cString(fn, r.name, r.p); rc != 0 {
 			return out, rc
@@ -247,6 +254,7 @@ var cFields = map[string]string{
 	"SignMode": "sign_mode", "SignIV": "sign_iv", "QueueMaxCount": "queue_max_count",
 	"QueueMaxBytes": "queue_max_bytes", "RetryInterval": "retry_interval_ms", "PollInterval": "poll_interval_ms",
 	"CommandQueue": "command_queue", "BlockSize": "block_size",
+	"Security": "security", "ProductSecret": "product_secret", "StateDir": "state_dir",
 }
 
 // configError prefixes a configuration error with the C field it is about,

@@ -107,6 +107,13 @@ typedef struct enos_client enos_client;
 #define ENOS_SIGN_NEVER  2        /**< never send option 2101 */
 /**@}*/
 
+/** @name Security (enos_config.security) */
+/**@{*/
+#define ENOS_SECURITY_NONE 0      /**< CoAP over UDP: POST /auth + option 2101 (default, port 5683).
+                                       Payloads travel in clear. */
+#define ENOS_SECURITY_DTLS 1      /**< CoAP over DTLS 1.2 with a pre-shared key (port 5684 by default) */
+/**@}*/
+
 /**
  * Size of a buffer (including the terminating NUL) that holds the option-2101
  * signature of a token of @p token_len bytes for any sequence 1..2147483647:
@@ -151,6 +158,11 @@ typedef struct enos_config {
     int32_t        command_queue;     /**< commands kept for enos_next_command(); 0 means 256 */
     int32_t        block_size;        /**< RFC 7959 Block1 size for larger payloads: 0 means 1024,
                                            -1 turns block-wise off, else a power of two 16..1024 */
+    /* Security (see "DTLS" near the end of this header). */
+    int32_t        security;          /**< ENOS_SECURITY_*; 0 is ENOS_SECURITY_NONE */
+    const char    *product_secret;    /**< DTLS only; NULL: none. With device_secret NULL, the device
+                                           activates itself once (secureMode 3) and keeps the device
+                                           secret EnOS returns in state_dir (required then). Never logged. */
 } enos_config;
 
 /** Largest payload a request may carry (with block-wise transfer). */
@@ -163,7 +175,7 @@ typedef struct enos_config {
  */
 #define ENOS_CONFIG_INIT \
     { (uint32_t)sizeof(enos_config), NULL, NULL, NULL, NULL, 0, 0, 0, ENOS_SIGN_AUTO, NULL, NULL, \
-      0, 0, 0, 0, 0, 0 }
+      0, 0, 0, 0, 0, 0, ENOS_SECURITY_NONE, NULL }
 
 /**
  * @brief Create a client for one device. No network I/O (with a state_dir it
@@ -587,6 +599,44 @@ const char *enos_last_error(void);
  * @return A static string, never NULL.
  */
 const char *enos_version(void);
+
+/**
+ * @name DTLS (enos_config.security = ENOS_SECURITY_DTLS)
+ *
+ * CoAP over DTLS 1.2 (RFC 6347) with a pre-shared key, cipher suites
+ * TLS_PSK_WITH_AES_128_CCM_8 and TLS_PSK_WITH_AES_128_CBC_SHA256; the
+ * default port is 5684. The PSK identity is
+ * "{product_key},{device_key},{secureMode},{lifetime_s}" and the key the 16
+ * raw bytes 9..24 of SHA-256 of the device secret (secureMode 2), the same
+ * bytes as option 2101's AES key. The handshake authenticates: there is no
+ * POST /auth, no token and no option 2101. Every function works as over UDP,
+ * with these differences:
+ * - enos_authenticate() runs a new DTLS handshake. ENOS_ERR_AUTH: the server
+ *   refused it (an alert, or it answered but never completed it, which is
+ *   what a server does when our key differs from its own; that takes up to a
+ *   retransmission window). ENOS_ERR_TIMEOUT: no answer at all.
+ *   ENOS_ERR_NETWORK: an ICMP error.
+ * - A session the server lost (restart, NAT rebinding, alert) is
+ *   re-established transparently: a request that gets no answer, or whose
+ *   session ended, is sent once more after a new handshake, so a call may
+ *   take up to two windows.
+ * - enos_next_signature() returns ENOS_ERR_INVALID (there is no signature).
+ * - Commands announced with option 2100 alone are fetched with GET, repeated
+ *   while answers keep announcing more (bounded).
+ * - Dynamic activation: with device_secret NULL, product_secret set and a
+ *   state_dir, the first request handshakes with secureMode 3 and the
+ *   product secret's key, GETs /topic/ext/session/{pk}/{dk}/thing/activate/info,
+ *   saves the device secret it returns in state_dir (file "device-secret",
+ *   mode 0600, written atomically) and connects with secureMode 2. Later
+ *   runs with that state_dir read the file and never activate again; a
+ *   file that cannot be read (corrupt, a symbolic link, another device's)
+ *   is ENOS_ERR_STATE, not a second activation. A refused activation is
+ *   ENOS_ERR_AUTH.
+ * A library built without DTLS (build tag nodtls) answers enos_init() with
+ * ENOS_ERR_INVALID for ENOS_SECURITY_DTLS.
+ */
+/**@{*/
+/**@}*/
 
 #ifdef __cplusplus
 }
