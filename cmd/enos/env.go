@@ -69,6 +69,11 @@ a flag given on the command line wins):
         zero (16 zero bytes) or 32 hex digits (default "default")
   --state-dir DIR               ENOS_STATE_DIR
         directory where the client may persist its session (default: none)
+  --dtls
+        CoAP over DTLS 1.2 with a pre-shared key (default port 5684): no
+        /auth, no option 2101, payloads encrypted. Without a device secret,
+        the product secret in ENOS_PRODUCT_SECRET (environment only) activates
+        the device once and its secret is kept in --state-dir (required)
   --timeout DURATION            ENOS_TIMEOUT
         give up after DURATION, e.g. 30s (default: no limit beyond the CoAP
         retransmission window of each exchange; for listen: listen forever)
@@ -95,6 +100,7 @@ type env struct {
 	signMode, iv, stateDir        string
 	timeout                       time.Duration
 	verbose                       bool
+	dtls                          bool // --dtls; the product secret comes from ENOS_PRODUCT_SECRET only
 
 	// hidden holds strings never to print: the secret, tokens.
 	hidden []string
@@ -125,6 +131,7 @@ func (e *env) addCommon() {
 	fs.StringVar(&e.stateDir, "state-dir", "", "")
 	fs.DurationVar(&e.timeout, "timeout", 0, "")
 	fs.BoolVar(&e.verbose, "v", false, "")
+	fs.BoolVar(&e.dtls, "dtls", false, "")
 }
 
 // usageError is a mistake in the command line or the environment: exit 2.
@@ -380,12 +387,20 @@ func signModeName(m client.SignMode) string {
 // clientConfig builds the client configuration from the common flags.
 func (e *env) clientConfig() (client.Config, error) {
 	var missing []string
+	productSecret := ""
+	if e.dtls {
+		productSecret = e.getenv("ENOS_PRODUCT_SECRET")
+		e.hide(productSecret)
+	}
 	for _, m := range []struct{ v, flag, env string }{
 		{e.server, "--server", "ENOS_SERVER"},
 		{e.productKey, "--product-key", "ENOS_PRODUCT_KEY"},
 		{e.deviceKey, "--device-key", "ENOS_DEVICE_KEY"},
 		{e.secret, "--device-secret", "ENOS_DEVICE_SECRET"},
 	} {
+		if m.v == "" && m.flag == "--device-secret" && productSecret != "" {
+			continue // DTLS activation with the product secret
+		}
 		if m.v == "" {
 			missing = append(missing, m.flag+" (or "+m.env+")")
 		}
@@ -428,7 +443,16 @@ func (e *env) clientConfig() (client.Config, error) {
 		SignMode:      mode,
 		SignIV:        iv,
 		StateDir:      e.stateDir,
+		Security:      security(e.dtls),
+		ProductSecret: productSecret,
 	}, nil
+}
+
+func security(dtls bool) client.Security {
+	if dtls {
+		return client.SecurityDTLS
+	}
+	return client.SecurityNone
 }
 
 // newClient builds a client from cfg and logs its settings with -v.
