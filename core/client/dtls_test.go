@@ -371,3 +371,73 @@ func TestDTLSSilentSessionLossIsReestablished(t *testing.T) {
 		t.Fatalf("new server: %+v", st)
 	}
 }
+
+// Close must not wait for a handshake that gets no answer (up to a window).
+func TestDTLSCloseDuringHandshake(t *testing.T) {
+	hole, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	defer hole.Close()
+	c := dtlsClient(t, hole.LocalAddr().String(), func(c *Config) { c.AckTimeout = 2 * time.Second; c.MaxRetransmit = 4 })
+	done := make(chan error, 1)
+	go func() { done <- c.Report(context.Background(), []byte("x")) }()
+	buf := make([]byte, 2048)
+	_ = hole.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, _, err := hole.ReadFrom(buf); err != nil { // the ClientHello: the handshake is under way
+		t.Fatal(err)
+	}
+	start := time.Now()
+	c.Close()
+	select {
+	case err := <-done:
+		wantCode(t, err, CodeClosed)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Report still blocked 10 s after Close")
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("Close took %v", el)
+	}
+}
+
+func TestDTLSLargePayloadBlockwise(t *testing.T) {
+	s := startDTLSSim(t, sim.Config{})
+	c := dtlsClient(t, s.DTLSAddr())
+	big := make([]byte, 5000)
+	for i := range big {
+		big[i] = byte(i)
+	}
+	if err := c.Report(context.Background(), big); err != nil {
+		t.Fatal(err)
+	}
+	recs := s.Records()
+	if len(recs) != 1 || string(recs[0].Payload) != string(big) {
+		t.Fatalf("%d records", len(recs))
+	}
+	off := dtlsClient(t, s.DTLSAddr(), func(c *Config) { c.BlockSize = -1 })
+	wantCode(t, off.Report(context.Background(), big), CodeInvalid)
+}
+
+// Close must end an exchange waiting on an established session at once.
+func TestDTLSCloseDuringExchange(t *testing.T) {
+	s := startDTLSSim(t, sim.Config{})
+	hole, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	defer hole.Close()
+	p := newSwitchProxy(t, s.DTLSAddr())
+	c := dtlsClient(t, p.addr(), func(c *Config) { c.AckTimeout = 2 * time.Second; c.MaxRetransmit = 4 })
+	if err := c.Report(context.Background(), []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	p.switchTo(t, hole.LocalAddr().String())
+	done := make(chan error, 1)
+	go func() { done <- c.Report(context.Background(), []byte("b")) }()
+	buf := make([]byte, 2048)
+	_ = hole.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, _, err := hole.ReadFrom(buf); err != nil { // the report is on its way
+		t.Fatal(err)
+	}
+	c.Close()
+	select {
+	case err := <-done:
+		wantCode(t, err, CodeClosed)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Report still blocked 10 s after Close")
+	}
+}

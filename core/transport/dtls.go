@@ -43,6 +43,8 @@ type DTLSConn struct {
 	wire   *watchedConn
 	stop   chan struct{} // stops the periodic runner of cc
 	closed bool
+	// abort cancels a handshake in progress (Close must not wait for it).
+	abort context.CancelFunc
 }
 
 // PSK is a DTLS pre-shared key and the identity that names it.
@@ -74,6 +76,9 @@ func NewDTLS(server string, p Params, psk PSK) (*DTLSConn, error) {
 func (d *DTLSConn) Close() error {
 	d.mu.Lock()
 	d.closed = true
+	if d.abort != nil {
+		d.abort()
+	}
 	d.mu.Unlock()
 	d.drop()
 	return nil
@@ -170,13 +175,21 @@ func (d *DTLSConn) drop() {
 
 // handshake dials the server and runs a DTLS handshake with the PSK.
 func (d *DTLSConn) handshake(ctx context.Context) (*udpClient.Conn, error) {
+	hctx, cancel := context.WithDeadline(ctx, time.Now().Add(d.params.Window()))
+	defer cancel()
 	d.mu.Lock()
 	closed := d.closed
+	d.abort = cancel
 	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		d.abort = nil
+		d.mu.Unlock()
+	}()
 	if closed {
 		return nil, ErrClosed
 	}
-	nc, err := (&net.Dialer{}).DialContext(ctx, "udp", d.server)
+	nc, err := (&net.Dialer{}).DialContext(hctx, "udp", d.server)
 	if err != nil {
 		return nil, &NetError{Err: err}
 	}
@@ -195,9 +208,7 @@ func (d *DTLSConn) handshake(ctx context.Context) (*udpClient.Conn, error) {
 		_ = nc.Close()
 		return nil, err
 	}
-	hctx, cancel := context.WithDeadline(ctx, time.Now().Add(d.params.Window()))
 	err = conn.HandshakeContext(hctx)
-	cancel()
 	if err != nil {
 		_ = conn.Close()
 		_ = nc.Close()
@@ -249,6 +260,9 @@ func szxOf(size int) int {
 func (d *DTLSConn) handshakeError(ctx context.Context, wire *watchedConn, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	if d.closedNow() {
+		return ErrClosed
 	}
 	var alert interface{ IsFatalOrCloseNotify() bool }
 	switch {
