@@ -3,11 +3,15 @@ separate process), a wrong key, and dynamic activation kept across a restart."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
+import socket
 import stat
+import subprocess
 import tempfile
+import time
 import unittest
 
 from support import DK, PK, SECRET, Sim, wait_for
@@ -78,6 +82,51 @@ class DTLSTest(unittest.TestCase):
     def test_activation_needs_state_dir(self) -> None:
         with self.assertRaises(enos.InvalidArgument):
             enos.Client(self.addr, PK, DK, None, dtls=True, product_secret=PRODUCT_SECRET)
+
+
+class LibcoapServerTest(unittest.TestCase):
+    """The library against libcoap's coap-server-openssl (OpenSSL's DTLS, a server
+    that knows nothing of EnOS): any CoAP answer proves the handshake; a server
+    with another key gives AuthError."""
+
+    def server(self, key: bytes) -> str:
+        exe = shutil.which("coap-server-openssl")
+        if exe is None:
+            raise unittest.SkipTest("coap-server-openssl not found (Debian package libcoap3-bin)")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        proc = subprocess.Popen([exe, "-A", "127.0.0.1", "-p", str(port), "-k", key],  # type: ignore[list-item]
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.kill)
+
+        def ready() -> bool:  # its plain CoAP port answers a CoAP ping
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(0.2)
+                try:
+                    s.sendto(b"\x40\x00\x12\x34", ("127.0.0.1", port))
+                    return len(s.recv(16)) >= 4
+                except OSError:
+                    return False
+        wait_for(ready, what="coap-server-openssl")
+        return f"127.0.0.1:{port + 1}"  # CoAPS on the next port
+
+    def test_handshake_and_wrong_key(self) -> None:
+        key = hashlib.sha256(SECRET.encode()).digest()[8:24]
+        self.assertNotIn(0, key)
+        c = enos.Client(self.server(key), PK, DK, SECRET, dtls=True, ack_timeout=0.2, max_retransmit=2)
+        self.addCleanup(c._close_quietly)
+        try:
+            c.publish(f"/sys/{PK}/{DK}/thing/model/up_raw", b"hello")  # a 2.xx would do as well
+        except enos.RejectedError as e:
+            self.assertIsNotNone(e.coap_code)  # 4.04: the server answered over DTLS
+        c2 = enos.Client(self.server(b"0123456789abcdef"), PK, DK, SECRET, dtls=True, ack_timeout=0.2, max_retransmit=2)
+        self.addCleanup(c2._close_quietly)
+        t0 = time.monotonic()
+        with self.assertRaises(enos.AuthError):
+            c2.report(b"x")
+        self.assertLess(time.monotonic() - t0, 30)
 
 
 if __name__ == "__main__":
