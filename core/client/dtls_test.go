@@ -206,6 +206,9 @@ func TestDTLSActivationPersistsAndHappensOnce(t *testing.T) {
 		t.Fatalf("device secret file: %v %v", fi, err)
 	}
 	c.Close()
+	if _, err := os.Lstat(filepath.Join(dir, "session")); !os.IsNotExist(err) {
+		t.Fatalf("a UDP session file was written in DTLS mode: %v", err)
+	}
 
 	// A restart with the same state directory connects with secureMode 2 and
 	// the saved secret: no second activation.

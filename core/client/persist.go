@@ -70,6 +70,9 @@ func (c *Client) nextSeq() (uint32, error) {
 
 // saveState writes the session with a new reservation.
 func (c *Client) saveState(reserved uint32) error {
+	if c.dtls != nil {
+		return nil // over DTLS there is no token or sequence to keep
+	}
 	s := state.Session{Reserved: reserved}
 	if c.sess.valid {
 		s.Token, s.Signing, s.LastSeen = c.sess.token, c.sess.signing, c.sess.lastSeen
