@@ -613,8 +613,8 @@ const char *enos_version(void);
  * with these differences:
  * - enos_authenticate() runs a new DTLS handshake. ENOS_ERR_AUTH: the server
  *   refused it (an alert, or it answered but never completed it, which is
- *   what a server does when our key differs from its own; that takes up to a
- *   retransmission window). ENOS_ERR_TIMEOUT: no answer at all.
+ *   what a server does when our key differs from its own: reported 12
+ *   ack_timeout_ms after the server's first answer, 24 s with the defaults). ENOS_ERR_TIMEOUT: no answer at all.
  *   ENOS_ERR_NETWORK: an ICMP error.
  * - A session the server lost (restart, NAT rebinding, alert) is
  *   re-established transparently: a request that gets no answer, or whose

@@ -444,3 +444,27 @@ func TestDTLSCloseDuringExchange(t *testing.T) {
 		t.Fatal("Report still blocked 10 s after Close")
 	}
 }
+
+func TestDTLSOverLossyPath(t *testing.T) {
+	s := startDTLSSim(t, sim.Config{Seed: 3, DropRequests: 0.2, DropResponses: 0.2})
+	c := dtlsClient(t, s.DTLSAddr(), func(c *Config) { c.AckTimeout = 50 * time.Millisecond; c.MaxRetransmit = 6 })
+	for i := 0; i < 20; i++ {
+		if err := c.Report(context.Background(), []byte{'a' + byte(i)}); err != nil {
+			t.Fatalf("report %d: %v", i, err)
+		}
+	}
+	if got := payloads(s.Records()); len(got) != 20 {
+		t.Fatalf("%d records: %q", len(got), got)
+	}
+}
+
+// With the default timing a wrong key must not take the whole window (93 s).
+func TestDTLSWrongKeyWithinRefusalBound(t *testing.T) {
+	s := startDTLSSim(t, sim.Config{})
+	c := dtlsClient(t, s.DTLSAddr(), func(c *Config) { c.DeviceSecret = "wrong"; c.AckTimeout = 500 * time.Millisecond; c.MaxRetransmit = 4 })
+	start := time.Now()
+	wantCode(t, c.Report(context.Background(), []byte("x")), CodeAuth)
+	if el, window := time.Since(start), c.Window(); el > window/2 {
+		t.Fatalf("took %v of a %v window", el, window)
+	}
+}

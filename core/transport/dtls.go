@@ -193,7 +193,13 @@ func (d *DTLSConn) handshake(ctx context.Context) (*udpClient.Conn, error) {
 	if err != nil {
 		return nil, &NetError{Err: err}
 	}
-	wire := &watchedConn{Conn: nc}
+	// A server that answered our first flight and still has not completed
+	// the handshake a few flight intervals later has refused our key: it
+	// cannot verify our Finished message and drops it without a word (see
+	// refusedAfter). Waiting for the whole window would say the same, later.
+	wire := &watchedConn{Conn: nc, onFirst: func() {
+		time.AfterFunc(refusedAfter(d.params), cancel)
+	}}
 	d.mu.Lock()
 	psk := d.psk
 	d.mu.Unlock()
@@ -240,6 +246,18 @@ func (d *DTLSConn) handshake(ctx context.Context) (*udpClient.Conn, error) {
 	}
 	d.cc, d.wire, d.stop = cc, wire, stop
 	return cc, nil
+}
+
+// refusedAfter is how long a handshake may go on after the server's first
+// answer: 12 ACK timeouts (at least four flights of ours, pion doubling its
+// retransmission interval from one ACK timeout), within the window; 24 s
+// with the defaults instead of the window's 93 s. A server that answered
+// once is there; one that has not completed the handshake after four of our
+// final flights refused our key, unless the path lost all four (with 20 %
+// loss each way, under 2 % of handshakes: then ErrHandshake is wrong, and the
+// next request tries again).
+func refusedAfter(p Params) time.Duration {
+	return min(12*p.AckTimeout, p.Window())
 }
 
 // retransmitTick is how often go-coap checks for retransmissions: a tenth of
@@ -359,6 +377,7 @@ func (d *DTLSConn) closedNow() bool {
 // unreachable).
 type watchedConn struct {
 	net.Conn
+	onFirst func() // called once, on the first datagram from the server
 	mu      sync.Mutex
 	got     bool
 	readErr error
@@ -368,6 +387,9 @@ func (w *watchedConn) Read(b []byte) (int, error) {
 	n, err := w.Conn.Read(b)
 	w.mu.Lock()
 	if err == nil {
+		if !w.got && w.onFirst != nil {
+			w.onFirst()
+		}
 		w.got = true
 	} else if w.readErr == nil && !errors.Is(err, net.ErrClosed) && !isTimeout(err) {
 		w.readErr = err

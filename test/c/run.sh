@@ -92,6 +92,11 @@ if [ -x build/commands ]; then
 else
   note_fail "build/commands missing (make examples)"
 fi
+if [ -x build/report ]; then
+  run_prog "example_report_dtls" test/c/test_dtls_example.sh build/report
+else
+  note_fail "build/report missing (make examples)"
+fi
 
 echo "total: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
