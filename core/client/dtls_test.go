@@ -468,3 +468,21 @@ func TestDTLSWrongKeyWithinRefusalBound(t *testing.T) {
 		t.Fatalf("took %v of a %v window", el, window)
 	}
 }
+
+func TestDTLSSimEndSessionIsReestablished(t *testing.T) {
+	s := startDTLSSim(t, sim.Config{})
+	c := dtlsClient(t, s.DTLSAddr())
+	ctx := context.Background()
+	if err := c.Report(ctx, []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EndSession(tPK, tDK); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Report(ctx, []byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Handshakes != 2 || st.Reports != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+}

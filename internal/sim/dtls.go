@@ -53,8 +53,24 @@ type dtlsServer struct {
 	relay    *relay
 	products map[string]string // product key -> secret
 
-	mu    sync.Mutex
-	count map[*udpClient.Conn]int // accepted messages per session (ExpireAfter)
+	mu       sync.Mutex
+	count    map[*udpClient.Conn]int      // accepted messages per session (ExpireAfter)
+	sessions map[*udpClient.Conn]identity // every open session and its identity
+}
+
+// endSessions closes every DTLS session of a device (EndSession).
+func (ds *dtlsServer) endSessions(productKey, deviceKey string) {
+	ds.mu.Lock()
+	var end []*udpClient.Conn
+	for cc, id := range ds.sessions {
+		if id.productKey == productKey && id.deviceKey == deviceKey {
+			end = append(end, cc)
+		}
+	}
+	ds.mu.Unlock()
+	for _, cc := range end {
+		_ = cc.Close()
+	}
 }
 
 // identity is a parsed PSK identity.
@@ -84,7 +100,7 @@ func startDTLS(s *Server, needRelay bool) (*dtlsServer, error) {
 	if s.cfg.DTLSListen == "" {
 		return nil, errors.New("products are for DTLS activation: they need a DTLS listener")
 	}
-	ds := &dtlsServer{products: make(map[string]string), count: make(map[*udpClient.Conn]int)}
+	ds := &dtlsServer{products: make(map[string]string), count: make(map[*udpClient.Conn]int), sessions: make(map[*udpClient.Conn]identity)}
 	for _, p := range s.cfg.Products {
 		if p.ProductKey == "" || p.Secret == "" {
 			return nil, errors.New("product with an empty key or secret")
@@ -114,9 +130,15 @@ func startDTLS(s *Server, needRelay bool) (*dtlsServer, error) {
 		options.WithDTLSHandshakeTimeout(30*time.Second),
 		options.WithOnNewConn(func(cc *udpClient.Conn) {
 			s.count(func(st *Stats) { st.Handshakes++ })
+			if id, ok := connIdentity(cc); ok {
+				ds.mu.Lock()
+				ds.sessions[cc] = id
+				ds.mu.Unlock()
+			}
 			cc.AddOnClose(func() {
 				ds.mu.Lock()
 				delete(ds.count, cc)
+				delete(ds.sessions, cc)
 				ds.mu.Unlock()
 			})
 		}),
@@ -181,13 +203,7 @@ func (s *Server) dtlsKey(ds *dtlsServer, id []byte) ([]byte, error) {
 // serveDTLS handles one request of an established DTLS session.
 func (s *Server) serveDTLS(ds *dtlsServer, w *responsewriter.ResponseWriter[*udpClient.Conn], r *pool.Message) {
 	cc := w.Conn()
-	var ident identity
-	ok := false
-	if c, isDTLS := cc.NetConn().(*piondtls.Conn); isDTLS {
-		if st, has := c.ConnectionState(); has {
-			ident, ok = parseIdentityOK(st.IdentityHint)
-		}
-	}
+	ident, ok := connIdentity(cc)
 	if !ok {
 		s.reply(w, s.handle(request{code: r.Code(), bad: true}))
 		return
@@ -219,8 +235,17 @@ func (s *Server) serveDTLS(ds *dtlsServer, w *responsewriter.ResponseWriter[*udp
 	s.reply(w, s.handle(req))
 }
 
-func parseIdentityOK(b []byte) (identity, bool) {
-	id, err := parseIdentity(b)
+// connIdentity is the PSK identity a DTLS session was established with.
+func connIdentity(cc *udpClient.Conn) (identity, bool) {
+	c, isDTLS := cc.NetConn().(*piondtls.Conn)
+	if !isDTLS {
+		return identity{}, false
+	}
+	st, has := c.ConnectionState()
+	if !has {
+		return identity{}, false
+	}
+	id, err := parseIdentity(st.IdentityHint)
 	return id, err == nil
 }
 

@@ -431,6 +431,9 @@ func (s *Server) EndSession(productKey, deviceKey string) error {
 	d.mu.Lock()
 	d.sess = nil
 	d.mu.Unlock()
+	if s.dtls != nil {
+		s.dtls.endSessions(productKey, deviceKey) // over DTLS: close its sessions
+	}
 	return nil
 }
 
