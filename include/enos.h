@@ -140,7 +140,8 @@ typedef struct enos_config {
     const char    *server;          /**< "host" or "host:port" (default port 5683); required */
     const char    *product_key;     /**< required; a URI path segment (no '/', '?', '#', space, control char) */
     const char    *device_key;      /**< required; same rules as product_key */
-    const char    *device_secret;   /**< required; never logged, never part of an error message */
+    const char    *device_secret;   /**< required (NULL only for DTLS activation, see product_secret);
+                                         never logged, never part of an error message */
     int32_t        lifetime_s;      /**< 30..86400; 0 means 3600 */
     int32_t        ack_timeout_ms;  /**< 0 means 2000 (RFC 7252 ACK_TIMEOUT) */
     int32_t        max_retransmit;  /**< 0 means 4 (RFC 7252 MAX_RETRANSMIT); negative means none */
