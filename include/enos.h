@@ -137,7 +137,7 @@ typedef struct enos_client enos_client;
  */
 typedef struct enos_config {
     uint32_t       struct_size;     /**< sizeof(enos_config): lets the struct grow without breaking the ABI */
-    const char    *server;          /**< "host" or "host:port" (default port 5683); required */
+    const char    *server;          /**< "host" or "host:port" (default port 5683, 5684 over DTLS); required */
     const char    *product_key;     /**< required; a URI path segment (no '/', '?', '#', space, control char) */
     const char    *device_key;      /**< required; same rules as product_key */
     const char    *device_secret;   /**< required (NULL only for DTLS activation, see product_secret);
