@@ -41,7 +41,7 @@ type DTLSConn struct {
 	mu     sync.Mutex // guards the fields below; never held while blocking
 	cc     *udpClient.Conn
 	wire   *watchedConn
-	stop   chan struct{} // stops the periodic runner of cc
+	stop   func()        // releases cc's share of a retransmission runner
 	closed bool
 	// abort cancels a handshake in progress (Close must not wait for it).
 	abort context.CancelFunc
@@ -122,6 +122,7 @@ func (d *DTLSConn) Do(ctx context.Context, req *Request) (Response, error) {
 	cc := d.current()
 	fresh := cc == nil
 	if fresh {
+		d.drop() // a session that ended by itself: release what it held
 		var err error
 		if cc, err = d.handshake(ctx); err != nil {
 			return Response{}, err
@@ -166,7 +167,7 @@ func (d *DTLSConn) drop() {
 	d.mu.Unlock()
 	if cc != nil {
 		_ = cc.Close()
-		close(stop)
+		stop()
 	}
 	if wire != nil {
 		_ = wire.Close()
@@ -225,11 +226,11 @@ func (d *DTLSConn) handshake(ctx context.Context) (*udpClient.Conn, error) {
 	if bs > 0 {
 		szx = blockwise.SZX(szxOf(bs))
 	}
-	stop := make(chan struct{})
+	runner, stop := sharedRunner(retransmitTick(d.params.AckTimeout))
 	cc := coapdtls.Client(conn,
 		options.WithErrors(func(error) {}), // never print from a library
 		// go-coap retransmits only on its periodic runner's ticks (4 s by default).
-		options.WithPeriodicRunner(periodic.New(stop, retransmitTick(d.params.AckTimeout))),
+		options.WithPeriodicRunner(runner),
 		options.WithTransmission(1, d.params.AckTimeout, uint32(d.params.MaxRetransmit)),
 		options.WithMTU(MaxDatagram),
 		options.WithMaxMessageSize(MaxPayload+1024),
@@ -240,7 +241,7 @@ func (d *DTLSConn) handshake(ctx context.Context) (*udpClient.Conn, error) {
 	defer d.mu.Unlock()
 	if d.closed {
 		_ = cc.Close()
-		close(stop)
+		stop()
 		_ = nc.Close()
 		return nil, ErrClosed
 	}
@@ -258,6 +259,50 @@ func (d *DTLSConn) handshake(ctx context.Context) (*udpClient.Conn, error) {
 // next request tries again).
 func refusedAfter(p Params) time.Duration {
 	return min(12*p.AckTimeout, p.Window())
+}
+
+// runners are go-coap periodic runners shared by every session with the same
+// tick: one goroutine and one timer for all of them, instead of one per idle
+// client waking up ten times a second. A runner stops when its last session
+// is released.
+var runners struct {
+	mu sync.Mutex
+	m  map[time.Duration]*runner
+}
+
+type runner struct {
+	run  periodic.Func
+	stop chan struct{}
+	refs int
+}
+
+// sharedRunner returns the runner for tick and the function that releases it
+// (call it once, after the session using it closed: a closed session's check
+// returns false and leaves the runner by itself).
+func sharedRunner(tick time.Duration) (periodic.Func, func()) {
+	runners.mu.Lock()
+	defer runners.mu.Unlock()
+	if runners.m == nil {
+		runners.m = make(map[time.Duration]*runner)
+	}
+	r := runners.m[tick]
+	if r == nil {
+		r = &runner{stop: make(chan struct{})}
+		r.run = periodic.New(r.stop, tick)
+		runners.m[tick] = r
+	}
+	r.refs++
+	var once sync.Once
+	return r.run, func() {
+		once.Do(func() {
+			runners.mu.Lock()
+			defer runners.mu.Unlock()
+			if r.refs--; r.refs == 0 {
+				close(r.stop)
+				delete(runners.m, tick)
+			}
+		})
+	}
 }
 
 // retransmitTick is how often go-coap checks for retransmissions: a tenth of
