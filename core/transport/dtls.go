@@ -41,7 +41,7 @@ type DTLSConn struct {
 	mu     sync.Mutex // guards the fields below; never held while blocking
 	cc     *udpClient.Conn
 	wire   *watchedConn
-	stop   func()        // releases cc's share of a retransmission runner
+	stop   func() // releases cc's share of a retransmission runner
 	closed bool
 	// abort cancels a handshake in progress (Close must not wait for it).
 	abort context.CancelFunc
