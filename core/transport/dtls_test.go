@@ -23,8 +23,9 @@ func runnerCount() int {
 	return n
 }
 
-// Sessions that end (here: the server closes each after one report) and the
-// Close of the connection release their share of the retransmission runner.
+// Sessions that end (the server closes one after its first report, and one
+// while the client is idle) and the Close of the connection release their
+// share of the retransmission runner.
 func TestDTLSRunnersReleased(t *testing.T) {
 	const pk, dk, secret = "MuGsF6W4", "15bBZlRknc", "sMgTXBUvDNeWGAJWnDcT"
 	s, err := sim.Start(sim.Config{Listen: "127.0.0.1:0", DTLSListen: "127.0.0.1:0", ExpireAfter: 1,
@@ -47,6 +48,17 @@ func TestDTLSRunnersReleased(t *testing.T) {
 		}
 		if n := runnerCount() - before; n != 1 {
 			t.Fatalf("report %d: %d runner shares held", i, n)
+		}
+		if i == 1 {
+			// The server ends the session while the client is idle (an alert).
+			if err := s.EndSession(pk, dk); err != nil {
+				t.Fatal(err)
+			}
+			for deadline := time.Now().Add(10 * time.Second); d.current() != nil; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the client did not notice the end of its session")
+				}
+			}
 		}
 	}
 	d.Close()
