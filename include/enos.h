@@ -621,7 +621,10 @@ const char *enos_version(void);
  *   re-established transparently: a request that gets no answer, or whose
  *   session ended, is sent once more after a new handshake, so a call may
  *   take up to two windows.
- * - enos_next_signature() returns ENOS_ERR_INVALID (there is no signature).
+ * - enos_next_sign() returns ENOS_ERR_INVALID (there is no signature).
+ * - enos_get_stats(): auths counts handshakes (activation included), reauths
+ *   the handshakes after the first; retransmissions stays 0 (the DTLS
+ *   transport does not count them).
  * - Commands announced with option 2100 alone are fetched with GET, repeated
  *   while answers keep announcing more (bounded).
  * - Dynamic activation: with device_secret NULL, product_secret set and a
