@@ -209,7 +209,7 @@ func (d *DTLSConn) handshake(ctx context.Context) (*udpClient.Conn, error) {
 		PSK:             func([]byte) ([]byte, error) { return key, nil },
 		PSKIdentityHint: []byte(psk.Identity),
 		CipherSuites:    []piondtls.CipherSuiteID{piondtls.TLS_PSK_WITH_AES_128_CCM_8, piondtls.TLS_PSK_WITH_AES_128_CBC_SHA256},
-		FlightInterval:  d.params.AckTimeout,
+		FlightInterval:  max(d.params.AckTimeout, 10*time.Millisecond), // pion retransmits handshake flights on this, doubling
 	})
 	if err != nil {
 		_ = nc.Close()
