@@ -189,6 +189,10 @@ func readConfig(fn string, cfg *C.enos_config) (client.Config, C.int) {
 		return out, rc
 	}
 	has := func(off, sz uintptr) bool { return off+sz <= size }
+	secretOptional, rc := readSecurity(fn, cfg, size, &out)
+	if rc != 0 {
+		return out, rc
+	}
 
 	required := []struct {
 		name string
@@ -201,6 +205,9 @@ func readConfig(fn string, cfg *C.enos_config) (client.Config, C.int) {
 		{"config->device_secret", cfg.device_secret, &out.DeviceSecret},
 	}
 	for _, r := range required {
+		if r.dst == &out.DeviceSecret && secretOptional {
+			continue // activation with the product secret (export_dtls.go)
+		}
 		var rc C.int
 		if *r.dst, rc = cString(fn, r.name, r.p); rc != 0 {
 			return out, rc
@@ -260,6 +267,7 @@ var cFields = map[client.ConfigField]string{
 	client.FieldQueueMaxCount: "queue_max_count", client.FieldQueueMaxBytes: "queue_max_bytes",
 	client.FieldRetryInterval: "retry_interval_ms", client.FieldPollInterval: "poll_interval_ms",
 	client.FieldCommandQueue: "command_queue", client.FieldBlockSize: "block_size",
+	client.FieldSecurity: "security", client.FieldProductSecret: "product_secret", client.FieldStateDir: "state_dir",
 }
 
 // configError prefixes a configuration error with the C field it is about,

@@ -7,8 +7,12 @@ require github.com/plgd-dev/go-coap/v3 v3.8.0
 require github.com/urfave/cli/v3 v3.14.0
 
 require (
+	github.com/pion/dtls/v3 v3.1.15
+	github.com/plgd-dev/go-coap/v3 v3.8.0
+)
+
+require (
 	github.com/dsnet/golib/memfile v1.0.0 // indirect
-	github.com/pion/dtls/v3 v3.1.15 // indirect
 	github.com/pion/logging v0.2.4 // indirect
 	github.com/pion/transport/v5 v5.1.4 // indirect
 	go.uber.org/atomic v1.12.0 // indirect

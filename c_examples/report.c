@@ -6,8 +6,11 @@
  *
  * SERVER is "host" or "host:port". Each PAYLOAD is sent as one report
  * (default: one report "hello from libenos"). Exit status 0 if every step
- * succeeded. Build: cc -Iinclude report.c -Lbuild -lenos */
+ * succeeded. With ENOS_DTLS=1 in the environment it talks CoAP over DTLS 1.2
+ * (pre-shared key from the device secret; port 5684 by default), where
+ * "authenticate" is the DTLS handshake. Build: cc -Iinclude report.c -Lbuild -lenos */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "enos.h"
 
@@ -34,9 +37,12 @@ int main(int argc, char **argv) {
     cfg.product_key = argv[2];
     cfg.device_key = argv[3];
     cfg.device_secret = argv[4];
+    if (getenv("ENOS_DTLS") != NULL && strcmp(getenv("ENOS_DTLS"), "1") == 0) {
+        cfg.security = ENOS_SECURITY_DTLS;
+    }
 
-    printf("libenos %s (header %s), server %s, device %s/%s\n",
-           enos_version(), ENOS_VERSION_STRING, cfg.server, cfg.product_key, cfg.device_key);
+    printf("libenos %s (header %s), server %s%s, device %s/%s\n", enos_version(), ENOS_VERSION_STRING,
+           cfg.server, cfg.security == ENOS_SECURITY_DTLS ? " (DTLS)" : "", cfg.product_key, cfg.device_key);
 
     if (step("init", enos_init(&cfg, &client)) != ENOS_OK) {
         return 1;

@@ -127,6 +127,13 @@ typedef struct enos_client enos_client;
 #define ENOS_SIGN_NEVER  2        /**< never send option 2101 */
 /**@}*/
 
+/** @name Security (enos_config.security) */
+/**@{*/
+#define ENOS_SECURITY_NONE 0      /**< CoAP over UDP: POST /auth + option 2101 (default, port 5683).
+                                       Payloads travel in clear. */
+#define ENOS_SECURITY_DTLS 1      /**< CoAP over DTLS 1.2 with a pre-shared key (port 5684 by default) */
+/**@}*/
+
 /**
  * Size of a buffer (including the terminating NUL) that holds the option-2101
  * signature of a token of @p token_len bytes for any sequence 1..2147483647:
@@ -150,10 +157,11 @@ typedef struct enos_client enos_client;
  */
 typedef struct enos_config {
     uint32_t       struct_size;     /**< sizeof(enos_config): lets the struct grow without breaking the ABI */
-    const char    *server;          /**< "host" or "host:port" (default port 5683); required */
+    const char    *server;          /**< "host" or "host:port" (default port 5683, 5684 over DTLS); required */
     const char    *product_key;     /**< required; a URI path segment (no '/', '?', '#', space, control char) */
     const char    *device_key;      /**< required; same rules as product_key */
-    const char    *device_secret;   /**< required; never logged, never part of an error message */
+    const char    *device_secret;   /**< required (NULL only for DTLS activation, see product_secret);
+                                         never logged, never part of an error message */
     int32_t        lifetime_s;      /**< 30..86400; 0 means 3600 */
     int32_t        ack_timeout_ms;  /**< 0 means 2000 (RFC 7252 ACK_TIMEOUT); 1..60000 */
     int32_t        max_retransmit;  /**< 1..10; 0 means the default, 4 (RFC 7252 MAX_RETRANSMIT);
@@ -182,6 +190,11 @@ typedef struct enos_config {
     int32_t        block_size;        /**< RFC 7959 Block1 size for larger payloads: a power of two
                                            16..1024; 0 means the default, 1024; ENOS_BLOCK_OFF (-1)
                                            turns block-wise transfer off (larger payloads are refused) */
+    /* Security (see "DTLS" near the end of this header). */
+    int32_t        security;          /**< ENOS_SECURITY_*; 0 is ENOS_SECURITY_NONE */
+    const char    *product_secret;    /**< DTLS only; NULL: none. With device_secret NULL, the device
+                                           activates itself once (secureMode 3) and keeps the device
+                                           secret EnOS returns in state_dir (required then). Never logged. */
 } enos_config;
 
 /** Largest payload a request may carry (with block-wise transfer); see
@@ -196,7 +209,7 @@ typedef struct enos_config {
  */
 #define ENOS_CONFIG_INIT \
     { (uint32_t)sizeof(enos_config), NULL, NULL, NULL, NULL, 0, 0, 0, ENOS_SIGN_AUTO, NULL, NULL, \
-      0, 0, 0, 0, 0, 0 }
+      0, 0, 0, 0, 0, 0, ENOS_SECURITY_NONE, NULL }
 
 /**
  * @brief Create a client for one device. No network I/O (with a state_dir it
@@ -1002,6 +1015,48 @@ const char *enos_last_reply_message(void);
  * state_errors and tries to save again at the next authentication.
  * Copy-on-write file systems (btrfs, ZFS) may still need space to rewrite in
  * place; the reserve covers that in practice.
+ */
+/**@{*/
+/**@}*/
+
+/* ------------------------------------------------------------------------ */
+/**
+ * @name DTLS (enos_config.security = ENOS_SECURITY_DTLS)
+ *
+ * CoAP over DTLS 1.2 (RFC 6347) with a pre-shared key, cipher suites
+ * TLS_PSK_WITH_AES_128_CCM_8 and TLS_PSK_WITH_AES_128_CBC_SHA256; the
+ * default port is 5684. The PSK identity is
+ * "{product_key},{device_key},{secureMode},{lifetime_s}" and the key the 16
+ * raw bytes 9..24 of SHA-256 of the device secret (secureMode 2), the same
+ * bytes as option 2101's AES key. The handshake authenticates: there is no
+ * POST /auth, no token and no option 2101. Every function works as over UDP,
+ * with these differences:
+ * - enos_authenticate() runs a new DTLS handshake. ENOS_ERR_AUTH: the server
+ *   refused it (an alert, or it answered but never completed it, which is
+ *   what a server does when our key differs from its own: reported 12
+ *   ack_timeout_ms after the server's first answer, 24 s with the defaults). ENOS_ERR_TIMEOUT: no answer at all.
+ *   ENOS_ERR_NETWORK: an ICMP error.
+ * - A session the server lost (restart, NAT rebinding, alert) is
+ *   re-established transparently: a request that gets no answer, or whose
+ *   session ended, is sent once more after a new handshake, so a call may
+ *   take up to two windows.
+ * - enos_next_sign() returns ENOS_ERR_INVALID (there is no signature).
+ * - enos_get_stats(): auths counts handshakes (activation included), reauths
+ *   the handshakes after the first; retransmissions stays 0 (the DTLS
+ *   transport does not count them).
+ * - Commands announced with option 2100 alone are fetched with GET, repeated
+ *   while answers keep announcing more (bounded).
+ * - Dynamic activation: with device_secret NULL, product_secret set and a
+ *   state_dir, the first request handshakes with secureMode 3 and the
+ *   product secret's key, GETs /topic/ext/session/{pk}/{dk}/thing/activate/info,
+ *   saves the device secret it returns in state_dir (file "device-secret",
+ *   mode 0600, written atomically) and connects with secureMode 2. Later
+ *   runs with that state_dir read the file and never activate again; a
+ *   file that cannot be read (corrupt, a symbolic link, another device's)
+ *   is ENOS_ERR_STATE, not a second activation. A refused activation is
+ *   ENOS_ERR_AUTH.
+ * A library built without DTLS (build tag nodtls) answers enos_init() with
+ * ENOS_ERR_INVALID for ENOS_SECURITY_DTLS.
  */
 /**@{*/
 /**@}*/

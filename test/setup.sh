@@ -17,6 +17,7 @@ cmd openssl openssl                       # core/sign tests compare with `openss
 cmd pkg-config pkg-config                 # install test
 cmd lintian lintian                       # deb test: every package lintian-clean
 cmd coap-client-notls libcoap3-bin        # enos-sim is checked against libcoap's client
+cmd coap-client-openssl libcoap3-bin      # DTLS interop: libcoap with OpenSSL, client and server
 cmd valgrind valgrind                     # C tests under valgrind
 cmd aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu      # make cross
 cmd arm-linux-gnueabihf-gcc gcc-arm-linux-gnueabihf

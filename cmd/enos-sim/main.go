@@ -49,7 +49,7 @@ type deviceFlags []string
 func (d *deviceFlags) String() string     { return fmt.Sprintf("%d devices", len(*d)) }
 func (d *deviceFlags) Set(v string) error { *d = append(*d, v); return nil }
 
-const serveUsage = `enos-sim: a local EnOS CoAP endpoint (CoAP over UDP, no DTLS).
+const serveUsage = `enos-sim: a local EnOS CoAP endpoint (CoAP over UDP; over DTLS with --dtls-listen).
 
 Usage:
   enos-sim [flags]                         run the simulator
@@ -85,6 +85,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	control := fs.String("control", defaultControl, "loopback TCP `ADDR` of the control channel; \"off\" disables it")
 	modelFile := fs.String("model", "", "check JSON thing-model requests against the thing model in `FILE` (format: docs/enos-sim.md)")
 	logFile := fs.String("log", "", "append accepted messages as JSON lines to `FILE` instead of stdout")
+	dtlsListen := fs.String("dtls-listen", "", "also serve the same rules over DTLS 1.2 PSK on UDP `HOST:PORT` (EnOS uses 5684; port 0 picks a free port)")
+	var products deviceFlags
+	fs.Var(&products, "product", "register a product secret for dynamic activation over DTLS as `PK:PRODUCT_SECRET` (repeatable)")
 	verbose := fs.Bool("verbose", false, "print CoAP-level diagnostics (malformed datagrams, ...) to stderr")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveUsage)
@@ -106,7 +109,15 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		Listen: *listen, SignMode: *signMode, CommandStyle: *cmdStyle, Seed: *seed,
 		DropRequests: *dropReq, DropResponses: *dropResp, Delay: *delay, Jitter: *jitter,
 		FailRate: *failRate, ExpireAfter: *expireAfter, LifetimeOverride: *lifeOverride,
-		NoRecords: true, // records go to --log; memory stays flat on long runs
+		NoRecords:  true, // records go to --log; memory stays flat on long runs
+		DTLSListen: *dtlsListen,
+	}
+	for _, p := range products {
+		prod, err := sim.ParseProduct(p)
+		if err != nil {
+			return fail(err)
+		}
+		cfg.Products = append(cfg.Products, prod)
 	}
 	for _, d := range devs {
 		dev, err := sim.ParseDevice(d)
@@ -177,6 +188,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	out.mu.Unlock()
 	if a := s.ControlAddr(); a != "" {
 		fmt.Fprintf(stderr, "enos-sim: control channel on %s\n", a)
+	}
+	if a := s.DTLSAddr(); a != "" {
+		fmt.Fprintf(stderr, "enos-sim: DTLS on %s\n", a)
 	}
 	fmt.Fprintf(stderr, "enos-sim: %d devices, sign mode %s, command style %s, seed %d\n", len(cfg.Devices), cfg.SignMode, cfg.CommandStyle, cfg.Seed)
 

@@ -29,6 +29,7 @@ type connectionFlags struct {
 	signMode, iv, stateDir        string
 	timeout                       time.Duration
 	verbose                       bool
+	dtls                          bool // --dtls; the product secret comes from ENOS_PRODUCT_SECRET only
 }
 
 const commonHelp = `Connection flags (each also read from the environment variable on its right;
@@ -63,6 +64,11 @@ a flag given on the command line wins):
   --state-dir DIR               ENOS_STATE_DIR
         directory for the session and the offline queue (default: none);
         with it, report queues what it cannot deliver now (exit 0)
+  --dtls                        ENOS_DTLS=1
+        CoAP over DTLS 1.2 with a pre-shared key (default port 5684): no
+        /auth, no option 2101, payloads encrypted. Without a device secret,
+        the product secret in ENOS_PRODUCT_SECRET (environment only) activates
+        the device once and its secret is kept in --state-dir (required)
   --timeout DURATION            ENOS_TIMEOUT
         give up after DURATION, e.g. 30s (default: no limit beyond the CoAP
         retransmission window of each exchange; for listen: listen forever)
@@ -92,6 +98,7 @@ func (inv *invocation) defineConnectionFlags() []cli.Flag {
 		&cli.StringFlag{Name: "state-dir", Destination: &c.stateDir, Sources: env("state-dir", "ENOS_STATE_DIR")},
 		&cli.DurationFlag{Name: "timeout", Destination: &c.timeout, Sources: env("timeout", "ENOS_TIMEOUT")},
 		&cli.BoolFlag{Name: "v", Destination: &c.verbose, Sources: env("v", "ENOS_VERBOSE")},
+		&cli.BoolFlag{Name: "dtls", Destination: &c.dtls, Sources: env("dtls", "ENOS_DTLS")},
 	}
 }
 
@@ -209,6 +216,11 @@ func signModeName(m client.SignMode) string {
 // clientConfig builds the client configuration from the connection flags.
 func (inv *invocation) clientConfig() (client.Config, error) {
 	c := &inv.conn
+	productSecret := ""
+	if c.dtls {
+		productSecret = inv.getenv("ENOS_PRODUCT_SECRET") // never a flag: flags show in ps
+		inv.hide(productSecret)
+	}
 	var missing []string
 	for _, m := range []struct{ v, flag, env string }{
 		{c.server, "--server", "ENOS_SERVER"},
@@ -216,6 +228,9 @@ func (inv *invocation) clientConfig() (client.Config, error) {
 		{c.deviceKey, "--device-key", "ENOS_DEVICE_KEY"},
 		{c.secret, "--device-secret", "ENOS_DEVICE_SECRET"},
 	} {
+		if m.v == "" && m.flag == "--device-secret" && productSecret != "" {
+			continue // DTLS activation with the product secret
+		}
 		if m.v == "" {
 			missing = append(missing, m.flag+" (or "+m.env+")")
 		}
@@ -263,7 +278,16 @@ func (inv *invocation) clientConfig() (client.Config, error) {
 		SignMode:      mode,
 		SignIV:        iv,
 		StateDir:      c.stateDir,
+		Security:      security(c.dtls),
+		ProductSecret: productSecret,
 	}, nil
+}
+
+func security(dtls bool) client.Security {
+	if dtls {
+		return client.SecurityDTLS
+	}
+	return client.SecurityNone
 }
 
 // openClient is newClient with the configuration of the flags and environment.

@@ -56,6 +56,15 @@ type Config struct {
 	// payloads are then refused), else a power of two 16..1024. Payloads
 	// above MaxPayload are always refused.
 	BlockSize int
+
+	// Security is SecurityNone (CoAP over UDP, POST /auth and option 2101)
+	// or SecurityDTLS (CoAP over DTLS 1.2 with a pre-shared key, default
+	// port 5684; see dtls.go).
+	Security Security
+	// ProductSecret (DTLS only, never logged): with DeviceSecret empty, the
+	// device activates itself once with its product's secret (secureMode 3)
+	// and keeps the device secret EnOS returns in StateDir (required).
+	ProductSecret string
 }
 
 // Values of Config fields that turn a mechanism off. In every numeric field

@@ -15,6 +15,9 @@ import (
 
 // authenticate runs POST /auth/{pk}/{dk} and starts a new session.
 func (c *Client) authenticate(ctx context.Context) error {
+	if c.dtls != nil {
+		return c.handshakeDTLS(ctx) // the handshake authenticates
+	}
 	if c.sessGen > 0 { // a session existed
 		c.stats.reauths.Add(1)
 		c.logf(logging.Info, "re-authenticating")

@@ -25,6 +25,7 @@ const contentJSON = 50
 type Client struct {
 	cfg         Config
 	conn        *transport.Conn
+	dtls        *transport.DTLSConn // nil unless Config.Security is SecurityDTLS (dtls.go)
 	authPath    string
 	authPayload []byte // fixed: the auth sign depends only on the config
 	reportPath  string
@@ -50,6 +51,7 @@ type Client struct {
 	sessGen      uint64 // counts sessions: an exchange is resent only within its session; > 0: the next authentication is a re-authentication
 	signScratch  []byte
 	pendingFetch string // a lone 2100 announced a command to GET
+	activated    bool   // DTLS with a product secret: the device secret is known (activation.go)
 
 	// Persistence (nil without a state directory); guarded by turn.
 	store     *state.Store
@@ -112,6 +114,12 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.life, c.lifeDone = context.WithCancel(context.Background())
 	c.closing = make(chan struct{})
+	if cfg.Security == SecurityDTLS {
+		if c.dtls, err = newDTLSConn(cfg); err != nil {
+			c.lifeDone()
+			return nil, err
+		}
+	}
 	if cfg.StateDir != "" {
 		if err := c.openState(); err != nil {
 			c.lifeDone()
@@ -179,6 +187,9 @@ func (c *Client) Close() error {
 	c.lifeDone()
 	c.inbox.stop()
 	err := c.conn.Close()
+	if c.dtls != nil {
+		_ = c.dtls.Close()
+	}
 	c.poller.Wait()
 	if c.off != nil {
 		c.stopQueue()
@@ -249,6 +260,9 @@ func (c *Client) NextSignature(ctx context.Context, room int) (Signature, error)
 		return Signature{}, err
 	}
 	defer c.release()
+	if c.dtls != nil {
+		return Signature{}, errorf(CodeInvalid, "over DTLS requests carry no signature (option 2101)")
+	}
 	if c.needsAuth() {
 		if err := c.authenticate(ctx); err != nil {
 			return Signature{}, err
@@ -410,6 +424,9 @@ func (c *Client) requestLocked(ctx context.Context, method codes.Code, path stri
 
 // do runs one exchange and turns transport errors into Codes.
 func (c *Client) do(ctx context.Context, req *transport.Request) (transport.Response, error) {
+	if c.dtls != nil {
+		return c.doDTLS(ctx, req)
+	}
 	stale, rebinds := c.conn.StaleAnswers(), c.conn.Rebinds()
 	r, err := c.conn.Do(ctx, req)
 	c.logRebinds(stale, rebinds)

@@ -29,6 +29,9 @@ const (
 // but never echo the secret.
 func (cfg Config) normalize() (Config, error) {
 	var err error
+	if cfg, err = cfg.normalizeSecurity(); err != nil {
+		return cfg, err
+	}
 	if cfg.Server, err = serverAddr(cfg.Server); err != nil {
 		return cfg, inField(FieldServer, err)
 	}
@@ -38,7 +41,7 @@ func (cfg Config) normalize() (Config, error) {
 	if err := checkSegment("device key", cfg.DeviceKey); err != nil {
 		return cfg, inField(FieldDeviceKey, err)
 	}
-	if cfg.DeviceSecret == "" {
+	if cfg.DeviceSecret == "" && !cfg.activates() {
 		return cfg, inField(FieldDeviceSecret, errorf(CodeInvalid, "device secret is empty"))
 	}
 	if len(cfg.DeviceSecret) > maxSecretLen {

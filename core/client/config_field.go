@@ -26,6 +26,9 @@ const (
 	FieldPollInterval
 	FieldCommandQueue
 	FieldBlockSize
+	FieldSecurity
+	FieldProductSecret
+	FieldStateDir
 	numConfigFields
 )
 

@@ -27,6 +27,9 @@ func (c *Client) openState() error {
 		return &Error{Code: CodeState, Msg: "cannot open state directory", Err: err, Hint: stateHint}
 	}
 	c.store = st
+	if c.dtls != nil {
+		return nil // over DTLS a session is a handshake: nothing to resume
+	}
 	saved, ok, err := st.Load()
 	if err != nil {
 		// Corrupt or foreign: report it and start with a fresh authentication.
@@ -98,6 +101,9 @@ func (c *Client) nextSeq() (uint32, error) {
 // saveState writes the session with a new reservation; a memory-only
 // session is not written.
 func (c *Client) saveState(reserved uint32) error {
+	if c.dtls != nil {
+		return nil // over DTLS there is no token or sequence to keep
+	}
 	if c.persist.memOnly {
 		c.reserved = reserved
 		return nil

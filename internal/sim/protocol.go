@@ -17,7 +17,8 @@ type request struct {
 	hasSign bool
 	sign    string
 	payload []byte
-	bad     bool // the body could not be read
+	bad     bool      // the body could not be read
+	dtls    *identity // over DTLS: the session's PSK identity (dtls.go)
 }
 
 type response struct {
@@ -62,6 +63,12 @@ func (s *Server) route(req request) response {
 	}
 	if len(req.path) == 0 {
 		return textResponse(codes.NotFound, "not found")
+	}
+	if req.dtls != nil {
+		if req.path[0] != "topic" {
+			return textResponse(codes.NotFound, "not found (over DTLS the handshake authenticates)")
+		}
+		return s.topicDTLS(req)
 	}
 	switch req.path[0] {
 	case "auth":

@@ -121,6 +121,13 @@ type Config struct {
 	// ErrorLog receives encoding and control-channel errors, one per
 	// line; nil = discard. Never contains secrets or tokens.
 	ErrorLog io.Writer
+
+	// DTLSListen, if not empty, is a UDP address ("127.0.0.1:0" style) where
+	// the same rules are served over DTLS 1.2 with pre-shared keys (dtls.go).
+	DTLSListen string
+	// Products register product secrets for dynamic activation over DTLS
+	// (secureMode 3).
+	Products []Product
 }
 
 // Record is one accepted device message: a POST to a /topic/... path
@@ -155,6 +162,8 @@ type Stats struct {
 	DroppedResponses  int `json:"droppedResponses"`  // response datagrams lost on purpose
 	CommandsQueued    int `json:"commandsQueued"`    // commands queued
 	CommandsDelivered int `json:"commandsDelivered"` // commands handed over (2102 or GET payload)
+	Handshakes        int `json:"handshakes"`        // DTLS sessions established
+	Activations       int `json:"activations"`       // device secrets handed out over DTLS (secureMode 3)
 }
 
 type command struct {
@@ -191,6 +200,8 @@ type Server struct {
 	wg      sync.WaitGroup
 	closeMu sync.Mutex
 	closed  bool
+
+	dtls *dtlsServer // nil without Config.DTLSListen
 
 	rngMu sync.Mutex
 	rng   *mrand.Rand
@@ -258,6 +269,15 @@ func Start(cfg Config) (*Server, error) {
 	if s.udp, err = listenUDP(s, cfg.Listen); err != nil {
 		return nil, fmt.Errorf("sim: listen %s: %w", cfg.Listen, err)
 	}
+	if cfg.DTLSListen != "" || len(cfg.Products) > 0 {
+		// Over DTLS, wire faults come from a relay in front of go-coap's
+		// server (dtls_relay.go); over UDP the server applies them itself.
+		needRelay := cfg.DropRequests > 0 || cfg.DropResponses > 0 || cfg.Delay > 0 || cfg.Jitter > 0
+		if s.dtls, err = startDTLS(s, needRelay); err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("sim: %w", err)
+		}
+	}
 	if cfg.Control != "" {
 		s.control, err = startControl(s, cfg.Control)
 		if err != nil {
@@ -307,6 +327,9 @@ func (s *Server) Close() error {
 		s.control.close()
 	}
 	s.udp.close()
+	if s.dtls != nil {
+		s.dtls.close()
+	}
 	s.wg.Wait()
 	return nil
 }
@@ -373,6 +396,9 @@ func (s *Server) EndSession(productKey, deviceKey string) error {
 	d.mu.Lock()
 	d.sess = nil
 	d.mu.Unlock()
+	if s.dtls != nil {
+		s.dtls.endSessions(productKey, deviceKey) // over DTLS: close its sessions
+	}
 	return nil
 }
 

@@ -85,7 +85,13 @@ func (s *Server) topic(req request) response {
 	d.sess.lastSeq = max(d.sess.lastSeq, seq)
 	d.sess.lastSeen = now
 	d.sess.count++
+	return s.accept(d, req, topic, seq, now)
+}
 
+// accept carries out a request the rules let through: a GET fetches a
+// command, a POST is recorded; either may announce the next command. d.mu is
+// held.
+func (s *Server) accept(d *deviceState, req request, topic string, seq uint32, now time.Time) response {
 	var resp response
 	if req.code == codes.GET {
 		// In get style a GET of the announced topic fetches the oldest

@@ -85,7 +85,13 @@ class EnosConfig(ctypes.Structure):
         ("poll_interval_ms", ctypes.c_int32),
         ("command_queue", ctypes.c_int32),
         ("block_size", ctypes.c_int32),
+        # security (DTLS)
+        ("security", ctypes.c_int32),
+        ("product_secret", ctypes.c_char_p),
     ]
+
+ENOS_SECURITY_NONE = 0
+ENOS_SECURITY_DTLS = 1
 
 
 class EnosStats(ctypes.Structure):

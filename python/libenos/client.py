@@ -19,7 +19,8 @@ from typing import Any, AsyncIterator, Callable, Iterator, NamedTuple, Optional,
 
 from . import _async, _lib
 from ._lib import (ENOS_AUTH_SIGN_SIZE, ENOS_ERR_BUFFER, ENOS_ERR_CLOSED, ENOS_ERR_REJECTED,
-                   ENOS_ERR_TIMEOUT, ENOS_MAX_PAYLOAD, ENOS_QUEUED, ENOS_SIGN_SIZE)
+                   ENOS_ERR_TIMEOUT, ENOS_MAX_PAYLOAD, ENOS_QUEUED, ENOS_SECURITY_DTLS, ENOS_SECURITY_NONE,
+                   ENOS_SIGN_SIZE)
 from .errors import (BufferTooSmall, EnosTimeoutError, InvalidArgument, RejectedError, coap_code_str,
                      error_class)
 from .thing import ThingModelMixin
@@ -132,6 +133,23 @@ LogHandler = Callable[[int, str], Any]
 
 # --------------------------------------------------------------------------
 # helpers
+
+def _security(value: Union[str, int, None], dtls: bool) -> int:
+    if value is None:
+        return ENOS_SECURITY_DTLS if dtls else ENOS_SECURITY_NONE
+    names = {"none": ENOS_SECURITY_NONE, "dtls": ENOS_SECURITY_DTLS}
+    if isinstance(value, str):
+        if value.lower() not in names:
+            raise ValueError(f"security must be 'none' or 'dtls', not {value!r}")
+        v = names[value.lower()]
+    elif isinstance(value, int) and not isinstance(value, bool):
+        v = value
+    else:
+        raise TypeError(f"security must be str or int, not {type(value).__name__}")
+    if dtls and v != ENOS_SECURITY_DTLS:
+        raise ValueError("dtls=True contradicts security=" + repr(value))
+    return v
+
 
 def _text(value: Text, what: str) -> bytes:
     if isinstance(value, str):
@@ -349,6 +367,14 @@ class Client(ThingModelMixin):
     As in C, 0 means the default in every numeric option.
     ``command_handler``: see :meth:`set_command_handler`.
 
+    ``security`` "none" (default: CoAP over UDP, /auth and option 2101,
+    payloads in clear) or "dtls" (CoAP over DTLS 1.2 with a pre-shared key
+    derived from the device secret, default port 5684); ``dtls=True`` is
+    short for ``security="dtls"``. ``product_secret`` (DTLS only): with
+    ``device_secret`` None the device activates itself once with its
+    product's secret and keeps the device secret in ``state_dir`` (required);
+    later runs with that directory never activate again.
+
     Use it as a context manager, or call :meth:`close` (idempotent).
     Methods may be called from any thread. Errors raise :class:`libenos.EnosError`
     subclasses.
@@ -360,7 +386,7 @@ class Client(ThingModelMixin):
     the "libenos" logger.
     """
 
-    def __init__(self, server: str, product_key: Text, device_key: Text, device_secret: Text, *,
+    def __init__(self, server: str, product_key: Text, device_key: Text, device_secret: Optional[Text], *,
                  lifetime: Optional[int] = None,
                  ack_timeout: Optional[float] = None,
                  max_retransmit: Union[int, str, None] = None,
@@ -373,7 +399,10 @@ class Client(ThingModelMixin):
                  poll_interval: Optional[float] = None,
                  command_queue: Optional[int] = None,
                  block_size: Union[int, str, None] = None,
-                 command_handler: Optional[CommandHandler] = None) -> None:
+                 command_handler: Optional[CommandHandler] = None,
+                 security: Union[str, int, None] = None,
+                 dtls: bool = False,
+                 product_secret: Optional[Text] = None) -> None:
         self._handle: Optional[int] = None
         self._closed = True
         self._lock = threading.Lock()
@@ -387,7 +416,7 @@ class Client(ThingModelMixin):
         cfg.server = _text(server, "server")
         cfg.product_key = _text(product_key, "product_key")
         cfg.device_key = _text(device_key, "device_key")
-        cfg.device_secret = _text(device_secret, "device_secret")
+        cfg.device_secret = None if device_secret is None else _text(device_secret, "device_secret")
         cfg.lifetime_s = _int(lifetime, "lifetime")
         cfg.ack_timeout_ms = _ms(ack_timeout, "ack_timeout", 0)
         cfg.max_retransmit = _int_or_word(max_retransmit, "max_retransmit", "none", _lib.ENOS_RETRANSMIT_NONE)
@@ -403,10 +432,18 @@ class Client(ThingModelMixin):
         cfg.poll_interval_ms = _ms(poll_interval, "poll_interval", 0)
         cfg.command_queue = _int(command_queue, "command_queue")
         cfg.block_size = _int_or_word(block_size, "block_size", "off", _lib.ENOS_BLOCK_OFF)
+        cfg.security = _security(security, dtls)
+        if product_secret is not None:
+            cfg.product_secret = _text(product_secret, "product_secret")
+        if cfg.security == ENOS_SECURITY_NONE and product_secret is None:
+            # Nothing beyond block_size is used: a library older than the
+            # security fields accepts the shorter struct.
+            cfg.struct_size = _lib.EnosConfig.security.offset
 
         handle = ctypes.c_void_p()
         rc = lib.enos_init(ctypes.byref(cfg), ctypes.byref(handle))  # type: ignore[attr-defined]
         cfg.device_secret = None
+        cfg.product_secret = None
         if rc < 0:
             _raise(lib, rc)
         self._handle = handle.value

@@ -110,6 +110,11 @@ if [ -x build/measurepoints ]; then
 else
   note_fail "build/measurepoints missing (make examples)"
 fi
+if [ -x build/report ]; then
+  run_prog "example_report_dtls" test/c/test_dtls_example.sh build/report
+else
+  note_fail "build/report missing (make examples)"
+fi
 
 echo "total: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
