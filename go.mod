@@ -2,11 +2,11 @@ module github.com/libenos/libenos
 
 go 1.26.8
 
-require github.com/plgd-dev/go-coap/v3 v3.8.0
-
-require github.com/urfave/cli/v3 v3.14.0
-
-require github.com/pion/dtls/v3 v3.1.15
+require (
+	github.com/pion/dtls/v3 v3.1.15
+	github.com/plgd-dev/go-coap/v3 v3.8.0
+	github.com/urfave/cli/v3 v3.14.0
+)
 
 require (
 	github.com/dsnet/golib/memfile v1.0.0 // indirect
