@@ -36,7 +36,7 @@ func TestMaxRetransmitZeroIsDefault(t *testing.T) {
 	}
 	defer hole.Close()
 	env := []string{"ENOS_SERVER=" + hole.LocalAddr().String(), "ENOS_PRODUCT_KEY=" + testPK,
-		"ENOS_DEVICE_KEY=" + testDK, "ENOS_DEVICE_SECRET=" + testSecret, "ENOS_ACK_TIMEOUT=10ms"}
+		"ENOS_DEVICE_KEY=" + testDK, "ENOS_DEVICE_SECRET=" + testSecret, "ENOS_ACK_TIMEOUT=40ms"} // a retransmission 40+ ms away: later than a busy scheduler delays a timer
 	for _, c := range []struct {
 		args []string
 		env  string
