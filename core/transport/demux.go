@@ -1,0 +1,215 @@
+package transport
+
+import (
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"github.com/plgd-dev/go-coap/v3/message"
+)
+
+// Receiving on a shared socket: leader and followers.
+//
+// Every exchange in progress on a socket registers a waiter under its
+// Message ID and token. Whichever waiter finds the socket without a reader
+// becomes the reader and reads the socket itself, exactly as a lone client
+// does (on Linux, a blocking recvfrom on the caller's own thread): a single
+// client pays a lock and two map updates per exchange and nothing else.
+// A datagram for another exchange (an ACK or RST by Message ID, a separate
+// response by token) is copied to that waiter's channel; a separate response
+// nobody waits for is acknowledged, as a lone client does. When the reader's
+// exchange ends or it stops to retransmit, it wakes another waiter, which
+// becomes the reader in turn. No goroutine reads on anyone's behalf, so an
+// idle socket costs none.
+
+// waiterQueue is how many datagrams a waiter can hold before the reader
+// drops more for it (as a full socket buffer would).
+const waiterQueue = 8
+
+// waiter is one exchange in progress on a socket.
+type waiter struct {
+	ch    chan []byte // datagrams for this exchange; nil: look again (the reader left, or the Conn closed)
+	timer *time.Timer
+	mid   uint16
+	token uint64
+	conn  *Conn
+}
+
+var waiters = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &waiter{ch: make(chan []byte, waiterQueue), timer: t}
+}}
+
+func tokenKey(token []byte) uint64 {
+	if len(token) != 8 {
+		return 0
+	}
+	return binary.LittleEndian.Uint64(token)
+}
+
+// register makes datagrams for (mid, token) reach w. It fails when the
+// socket failed.
+func (s *sock) register(w *waiter, c *Conn, mid uint16, token []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	if s.byMID == nil {
+		s.byMID = make(map[uint16]*waiter)
+		s.byToken = make(map[uint64]*waiter)
+	}
+	w.mid, w.token, w.conn = mid, tokenKey(token), c
+	s.byMID[mid] = w
+	s.byToken[w.token] = w
+	c.waiting = w
+	return nil
+}
+
+// unregister undoes register and empties w's channel for its next use.
+func (s *sock) unregister(w *waiter) {
+	s.mu.Lock()
+	if s.byMID[w.mid] == w {
+		delete(s.byMID, w.mid)
+	}
+	if s.byToken[w.token] == w {
+		delete(s.byToken, w.token)
+	}
+	if s.reader == w {
+		s.resignLocked()
+	}
+	w.conn.waiting = nil
+	s.mu.Unlock()
+	for {
+		select {
+		case <-w.ch:
+			continue
+		default:
+		}
+		break
+	}
+	w.conn = nil
+}
+
+// lead makes w the reader if there is none; it reports whether w reads.
+func (s *sock) lead(w *waiter) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return false, s.err
+	}
+	if s.reader == nil {
+		s.reader = w
+	}
+	return s.reader == w, nil
+}
+
+// resign ends w's turn as reader and wakes another waiter to take it.
+func (s *sock) resign(w *waiter) {
+	s.mu.Lock()
+	if s.reader == w {
+		s.resignLocked()
+	}
+	s.mu.Unlock()
+}
+
+func (s *sock) resignLocked() {
+	r := s.reader
+	s.reader = nil
+	if len(s.byToken) <= 1 {
+		return // the reader alone: nobody to wake
+	}
+	for _, w := range s.byToken {
+		if w != r {
+			poke(w)
+			return
+		}
+	}
+}
+
+// poke wakes w to look again, unless its channel already holds something
+// that will wake it.
+func poke(w *waiter) {
+	select {
+	case w.ch <- nil:
+	default:
+	}
+}
+
+// route hands dgram, read by the reader me, to the exchange it belongs to.
+// It returns true when that exchange is me's own (the caller then matches
+// it); otherwise the datagram was passed on (copied) or dropped.
+func (s *sock) route(me *waiter, dgram []byte) bool {
+	if len(dgram) < 4 || dgram[0]>>6 != 1 {
+		return false
+	}
+	typ := message.Type(dgram[0] >> 4 & 3)
+	tkl := int(dgram[0] & 0xf)
+	mid := binary.BigEndian.Uint16(dgram[2:4])
+	s.mu.Lock()
+	var w *waiter
+	switch typ {
+	case message.Acknowledgement, message.Reset:
+		w = s.byMID[mid]
+	default:
+		if tkl == 8 && len(dgram) >= 12 {
+			w = s.byToken[tokenKey(dgram[4:12])]
+		}
+	}
+	if w == me {
+		s.mu.Unlock()
+		return true
+	}
+	if w != nil {
+		select {
+		case w.ch <- append([]byte(nil), dgram...):
+		default: // its queue is full: dropped, as by a full socket buffer
+		}
+		s.mu.Unlock()
+		return false
+	}
+	s.mu.Unlock()
+	if typ == message.Confirmable && dgram[1] >= 2<<5 {
+		// A separate response nobody waits for (a late duplicate): ACK it so
+		// that the server stops retransmitting.
+		s.sendEmptyACK(mid)
+	}
+	return false
+}
+
+// fail records err as the socket's end (once) and wakes every waiter.
+func (s *sock) fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return
+	}
+	s.err = err
+	for _, w := range s.byToken {
+		poke(w)
+	}
+}
+
+// failed returns the error the socket failed with, or nil.
+func (s *sock) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// interrupt wakes c's exchange waiting on s, if any (Conn.Close): the reader
+// by moving the read deadline to now, a follower through its channel.
+func (s *sock) interrupt(c *Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := c.waiting
+	if w == nil {
+		return
+	}
+	if s.reader == w {
+		_ = s.conn.SetReadDeadline(time.Now())
+		return
+	}
+	poke(w)
+}
