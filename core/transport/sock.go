@@ -3,6 +3,7 @@ package transport
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,15 +37,15 @@ type sock struct {
 const spinWait = 2 * time.Millisecond
 
 // read waits in Go's netpoller until a datagram arrives or until deadline
-// (os.ErrDeadlineExceeded), and reads it into b. stop is checked after the
-// deadline is set, so that a Close that interrupts the wait by moving the
-// deadline (Conn.Close) is never missed.
-func (s *sock) read(b []byte, deadline time.Time, stop func() bool) (int, error) {
+// (os.ErrDeadlineExceeded), and reads it into b. closed (the reading Conn's
+// flag) is checked after the deadline is set, so that a Close that
+// interrupts the wait by moving the deadline (Conn.Close) is never missed.
+func (s *sock) read(b []byte, deadline time.Time, closed *atomic.Bool) (int, error) {
 	if err := s.conn.SetReadDeadline(deadline); err != nil {
 		return 0, err
 	}
 	s.deadlineSet = true
-	if stop() {
+	if closed.Load() {
 		return 0, ErrClosed
 	}
 	return s.readPoll(b)

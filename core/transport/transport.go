@@ -348,8 +348,7 @@ func (c *Conn) do(ctx context.Context, req *Request, bs int) (*Response, error) 
 			return nil, err
 		}
 		resp, err := c.send(ctx, s, req, bs, start)
-		var gone *socketGone
-		if errors.As(err, &gone) {
+		if gone, ok := err.(*socketGone); ok { // returned as it is, never wrapped
 			// The socket failed before the request left: nothing reached
 			// the server, so it goes from another socket instead.
 			if lost++; lost > 2 {
@@ -397,8 +396,8 @@ func (c *Conn) send(ctx context.Context, s *sock, req *Request, bs int, start ti
 		req.Sent = a
 		c.retransmissions.Add(1) // its first datagram here is a retransmission too
 		resp, sent, err := c.exchange(ctx, s, a.datagram, a.mid, a.token[:], c.deadline(ctx, start, 1))
-		var gone *socketGone
-		if errors.Is(err, errRebind) || errors.As(err, &gone) {
+		_, gone := err.(*socketGone)
+		if errors.Is(err, errRebind) || gone {
 			// The server's cache holds another message under this Message
 			// ID: this one cannot be sent as a retransmission any more.
 			return nil, ErrStale
@@ -645,7 +644,7 @@ func (c *Conn) await(ctx context.Context, s *sock, w *waiter, deadline time.Time
 				n, err, ok = c.pollRead(s, wake)
 			}
 			if !ok {
-				n, err = s.read(c.sc.recvBuf, wake, c.isClosed)
+				n, err = s.read(c.sc.recvBuf, wake, &c.closed)
 			}
 			if err != nil {
 				if errors.Is(err, os.ErrDeadlineExceeded) {
