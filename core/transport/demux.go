@@ -28,7 +28,8 @@ const waiterQueue = 8
 
 // waiter is one exchange in progress on a socket.
 type waiter struct {
-	ch    chan []byte // datagrams for this exchange; nil: look again (the reader left, or the Conn closed)
+	ch    chan []byte   // datagrams for this exchange
+	poke  chan struct{} // look again: the reader left, the Conn closed or the socket failed (1 slot: pokes coalesce)
 	timer *time.Timer
 	mid   uint16
 	token uint64
@@ -38,7 +39,7 @@ type waiter struct {
 var waiters = sync.Pool{New: func() any {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
-	return &waiter{ch: make(chan []byte, waiterQueue), timer: t}
+	return &waiter{ch: make(chan []byte, waiterQueue), poke: make(chan struct{}, 1), timer: t}
 }}
 
 func tokenKey(token []byte) uint64 {
@@ -77,13 +78,20 @@ func (s *sock) unregister(w *waiter) {
 		delete(s.byToken, w.token)
 	}
 	if s.reader == w {
-		s.resignLocked()
+		s.reader = nil
+	}
+	if s.reader == nil {
+		// Wake another waiter to read: w may have taken the last poke
+		// with it (it ended without looking at its channel again).
+		s.wakeOneLocked(w)
 	}
 	w.conn.waiting = nil
 	s.mu.Unlock()
 	for {
 		select {
 		case <-w.ch:
+			continue
+		case <-w.poke:
 			continue
 		default:
 		}
@@ -117,22 +125,29 @@ func (s *sock) resign(w *waiter) {
 func (s *sock) resignLocked() {
 	r := s.reader
 	s.reader = nil
-	if len(s.byToken) <= 1 {
-		return // the reader alone: nobody to wake
+	s.wakeOneLocked(r)
+}
+
+// wakeOneLocked pokes a waiter other than not, if there is one, to become
+// the reader.
+func (s *sock) wakeOneLocked(not *waiter) {
+	if len(s.byToken) == 0 || len(s.byToken) == 1 && s.byToken[not.token] == not {
+		return // nobody else: a lone client pays no map iteration
 	}
 	for _, w := range s.byToken {
-		if w != r {
+		if w != not {
 			poke(w)
 			return
 		}
 	}
 }
 
-// poke wakes w to look again, unless its channel already holds something
-// that will wake it.
+// poke wakes w to look again (once, however often it is poked meanwhile).
+// Pokes have their own channel so that they never take the room of a
+// datagram.
 func poke(w *waiter) {
 	select {
-	case w.ch <- nil:
+	case w.poke <- struct{}{}:
 	default:
 	}
 }

@@ -633,52 +633,15 @@ func (c *Conn) await(ctx context.Context, s *sock, w *waiter, deadline time.Time
 				wake = t
 			}
 		}
-		reader, err := s.lead(w)
+		dgram, err := c.receive(ctx, s, w, wake)
 		if err != nil {
-			return nil, &NetError{Err: err}
+			return nil, err
 		}
-		var dgram []byte
-		if reader {
-			n, err, ok := 0, error(nil), false
-			if onDedicatedThread(ctx) {
-				n, err, ok = c.pollRead(s, wake)
+		if dgram == nil {
+			if !time.Now().Before(deadline) {
+				return nil, nil
 			}
-			if !ok {
-				n, err = s.read(c.sc.recvBuf, wake, &c.closed)
-			}
-			if err != nil {
-				if errors.Is(err, os.ErrDeadlineExceeded) {
-					if !time.Now().Before(deadline) {
-						return nil, nil
-					}
-					continue
-				}
-				return nil, c.ioError(s, err)
-			}
-			if n > MaxDatagram {
-				continue // oversized: not a CoAP message we can trust
-			}
-			if !s.route(w, c.sc.recvBuf[:n]) {
-				continue // another exchange's, passed on
-			}
-			dgram = c.sc.recvBuf[:n]
-		} else {
-			d := time.Until(wake)
-			if d <= 0 {
-				if !time.Now().Before(deadline) {
-					return nil, nil
-				}
-				continue
-			}
-			w.timer.Reset(d)
-			select {
-			case dgram = <-w.ch:
-				w.timer.Stop()
-			case <-w.timer.C:
-			}
-			if dgram == nil {
-				continue // the reader left, the Conn closed or the socket failed: look again
-			}
+			continue // woken early: look again
 		}
 		if resp := c.match(s, dgram, mid, token, acked); resp != nil {
 			switch resp {
@@ -696,6 +659,61 @@ func (c *Conn) await(ctx context.Context, s *sock, w *waiter, deadline time.Time
 			}
 			return resp, nil
 		}
+	}
+}
+
+// receive returns the next datagram for w's exchange, or nil when there is
+// none by wake or w was poked. It takes first what the reader passed on to
+// w (a separate response right after its empty ACK, say, routed while w was
+// busy), then reads the socket if no other exchange does, or else waits for
+// the reader to pass something on.
+func (c *Conn) receive(ctx context.Context, s *sock, w *waiter, wake time.Time) ([]byte, error) {
+	select {
+	case d := <-w.ch:
+		return d, nil
+	default:
+	}
+	reader, err := s.lead(w)
+	if err != nil {
+		return nil, &NetError{Err: err}
+	}
+	if !reader {
+		d := time.Until(wake)
+		if d <= 0 {
+			return nil, nil
+		}
+		w.timer.Reset(d)
+		select {
+		case dgram := <-w.ch:
+			w.timer.Stop()
+			return dgram, nil
+		case <-w.poke: // the reader left, the Conn closed or the socket failed
+			w.timer.Stop()
+		case <-w.timer.C:
+		}
+		return nil, nil
+	}
+	for {
+		n, err, ok := 0, error(nil), false
+		if onDedicatedThread(ctx) {
+			n, err, ok = c.pollRead(s, wake)
+		}
+		if !ok {
+			n, err = s.read(c.sc.recvBuf, wake, &c.closed)
+		}
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return nil, nil
+			}
+			return nil, c.ioError(s, err)
+		}
+		if n > MaxDatagram {
+			continue // oversized: not a CoAP message we can trust
+		}
+		if s.route(w, c.sc.recvBuf[:n]) {
+			return c.sc.recvBuf[:n], nil
+		}
+		// Another exchange's, passed on: read on.
 	}
 }
 
