@@ -57,13 +57,8 @@ func (s *sock) register(w *waiter, c *Conn, mid uint16, token []byte) error {
 	if s.err != nil {
 		return s.err
 	}
-	if s.byMID == nil {
-		s.byMID = make(map[uint16]*waiter)
-		s.byToken = make(map[uint64]*waiter)
-	}
 	w.mid, w.token, w.conn = mid, tokenKey(token), c
-	s.byMID[mid] = w
-	s.byToken[w.token] = w
+	s.addLocked(w)
 	c.waiting = w
 	return nil
 }
@@ -71,12 +66,7 @@ func (s *sock) register(w *waiter, c *Conn, mid uint16, token []byte) error {
 // unregister undoes register and empties w's channel for its next use.
 func (s *sock) unregister(w *waiter) {
 	s.mu.Lock()
-	if s.byMID[w.mid] == w {
-		delete(s.byMID, w.mid)
-	}
-	if s.byToken[w.token] == w {
-		delete(s.byToken, w.token)
-	}
+	s.removeLocked(w)
 	if s.reader == w {
 		s.reader = nil
 	}
@@ -131,7 +121,7 @@ func (s *sock) resignLocked() {
 // wakeOneLocked pokes a waiter other than not, if there is one, to become
 // the reader.
 func (s *sock) wakeOneLocked(not *waiter) {
-	if len(s.byToken) == 0 || len(s.byToken) == 1 && s.byToken[not.token] == not {
+	if s.solo != nil || len(s.byToken) == 0 {
 		return // nobody else: a lone client pays no map iteration
 	}
 	for _, w := range s.byToken {
@@ -166,10 +156,10 @@ func (s *sock) route(me *waiter, dgram []byte) bool {
 	var w *waiter
 	switch typ {
 	case message.Acknowledgement, message.Reset:
-		w = s.byMID[mid]
+		w = s.withMIDLocked(mid)
 	default:
 		if tkl == 8 && len(dgram) >= 12 {
-			w = s.byToken[tokenKey(dgram[4:12])]
+			w = s.withTokenLocked(tokenKey(dgram[4:12]))
 		}
 	}
 	if w == me {
@@ -201,6 +191,10 @@ func (s *sock) fail(err error) {
 		return
 	}
 	s.err = err
+	s.dead.Store(true)
+	if s.solo != nil {
+		poke(s.solo)
+	}
 	for _, w := range s.byToken {
 		poke(w)
 	}
@@ -227,4 +221,64 @@ func (s *sock) interrupt(c *Conn) {
 		return
 	}
 	poke(w)
+}
+
+// The registry of exchanges: a lone exchange is kept in solo, without a map
+// update; with more than one, every one is in byMID and byToken.
+
+func (s *sock) addLocked(w *waiter) {
+	if s.solo == nil && len(s.byToken) == 0 {
+		s.solo = w
+		return
+	}
+	if s.byMID == nil {
+		s.byMID = make(map[uint16]*waiter)
+		s.byToken = make(map[uint64]*waiter)
+	}
+	if o := s.solo; o != nil {
+		s.byMID[o.mid], s.byToken[o.token] = o, o
+		s.solo = nil
+	}
+	s.byMID[w.mid], s.byToken[w.token] = w, w
+}
+
+func (s *sock) removeLocked(w *waiter) {
+	if s.solo == w {
+		s.solo = nil
+		return
+	}
+	if s.byMID[w.mid] == w {
+		delete(s.byMID, w.mid)
+	}
+	if s.byToken[w.token] == w {
+		delete(s.byToken, w.token)
+	}
+}
+
+func (s *sock) withMIDLocked(mid uint16) *waiter {
+	if s.solo != nil {
+		if s.solo.mid == mid {
+			return s.solo
+		}
+		return nil
+	}
+	return s.byMID[mid]
+}
+
+func (s *sock) withTokenLocked(token uint64) *waiter {
+	if s.solo != nil {
+		if s.solo.token == token {
+			return s.solo
+		}
+		return nil
+	}
+	return s.byToken[token]
+}
+
+// waitingLocked counts the exchanges registered.
+func (s *sock) waitingLocked() int {
+	if s.solo != nil {
+		return 1
+	}
+	return len(s.byToken)
 }

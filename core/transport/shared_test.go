@@ -168,7 +168,7 @@ func TestSharedSocketClosedUnderIt(t *testing.T) {
 	// Wait until both exchanges are registered on the socket, then close it.
 	for {
 		old.mu.Lock()
-		n := len(old.byToken)
+		n := old.waitingLocked()
 		old.mu.Unlock()
 		if n == 2 {
 			break
@@ -235,7 +235,7 @@ func TestSharedSocketCloseOne(t *testing.T) {
 	}
 	for {
 		s.mu.Lock()
-		n, reading := len(s.byToken), s.reader != nil
+		n, reading := s.waitingLocked(), s.reader != nil
 		s.mu.Unlock()
 		if n == 2 && reading {
 			break

@@ -27,9 +27,11 @@ type sock struct {
 	// Demultiplexing (demux.go), guarded by mu.
 	mu      sync.Mutex
 	reader  *waiter            // the exchange reading the socket for everyone, if any
+	solo    *waiter            // the only exchange in progress, or nil (then byMID and byToken hold them all)
 	byMID   map[uint16]*waiter // exchanges in progress by their current Message ID
 	byToken map[uint64]*waiter // and by token
 	err     error              // set once when the socket fails; it is then never used again
+	dead    atomic.Bool        // err is set (read without mu)
 }
 
 // spinWait is how long a wait on a dedicated thread may block that thread

@@ -255,7 +255,7 @@ func (c *Conn) socket(ctx context.Context) (*sock, error) {
 		return nil, ErrClosed
 	}
 	old := c.sock
-	if old != nil && old.failed() == nil {
+	if old != nil && !old.dead.Load() {
 		c.smu.Unlock()
 		return old, nil
 	}
