@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"syscall"
@@ -139,6 +140,12 @@ func TestManyClientsFewDescriptors(t *testing.T) {
 	var m1 runtime.MemStats
 	runtime.ReadMemStats(&m1)
 	goroutines := runtime.NumGoroutine()
+	if p := os.Getenv("ENOS_SCALE_HEAPPROFILE"); p != "" { // where an idle client's bytes go
+		if f, err := os.Create(p); err == nil {
+			_ = pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 	for i, c := range clients {
 		c.Close()
 		clients[i] = nil
