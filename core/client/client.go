@@ -53,7 +53,8 @@ type Client struct {
 	// life ends when the client closes; background work runs under it.
 	life     context.Context
 	lifeDone context.CancelFunc
-	poller   sync.WaitGroup
+	poller   sync.WaitGroup // automatic polls running (pollsched.go)
+	pollAt   *pollEntry     // place in the poll scheduler; nil without PollInterval
 
 	// async holds accepted asynchronous requests (async.go).
 	async asyncQueue
@@ -109,8 +110,8 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 	if cfg.PollInterval > 0 {
-		c.poller.Add(1)
-		go c.runPoller()
+		c.pollAt = &pollEntry{c: c, index: -1}
+		polls.schedule(c.pollAt, time.Now().Add(cfg.PollInterval))
 	}
 	return c, nil
 }
@@ -155,6 +156,9 @@ func (c *Client) Close() error {
 	c.lifeDone()
 	c.inbox.stop()
 	err := c.conn.Close()
+	if c.pollAt != nil {
+		polls.remove(c.pollAt)
+	}
 	c.poller.Wait()
 	if c.off != nil {
 		c.stopQueue()

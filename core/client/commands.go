@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 
@@ -292,26 +291,5 @@ func (b *inbox) waitIdle() {
 	defer b.mu.Unlock()
 	for b.running {
 		b.idle.Wait()
-	}
-}
-
-// runPoller polls for commands whenever the client was idle for
-// PollInterval, which also keeps the session within its lifetime.
-func (c *Client) runPoller() {
-	defer c.poller.Done()
-	t := time.NewTicker(c.cfg.PollInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.life.Done():
-			return
-		case <-t.C:
-		}
-		if time.Since(time.Unix(0, c.lastActive.Load())) < c.cfg.PollInterval {
-			continue
-		}
-		if _, err := c.Poll(c.life); err != nil && CodeOf(err) != CodeClosed {
-			c.logf(logging.Debug, "automatic poll: %v", err)
-		}
 	}
 }
