@@ -21,13 +21,12 @@ const contentJSON = 50
 
 // Client is one device's connection to EnOS.
 type Client struct {
-	cfg         Config
-	conn        *transport.Conn
-	authPath    string
-	authPayload []byte // fixed: the auth sign depends only on the config
-	reportPath  string
-	downPath    string // GET here polls for commands
-	inbox       *inbox
+	cfg        Config
+	conn       *transport.Conn
+	authPath   string
+	reportPath string
+	downPath   string // GET here polls for commands
+	inbox      *inbox
 
 	// turn is a FIFO lock: Go serves blocked channel senders in order, so
 	// concurrent callers get their turn in the order they asked for it.
@@ -39,10 +38,11 @@ type Client struct {
 	// Guarded by turn.
 	signer       *sign.Signer
 	sess         session
-	no2101       bool   // auto mode saw 4.02 for option 2101: never sign again
-	sessGen      uint64 // counts sessions: an exchange is resent only within its session; > 0: the next authentication is a re-authentication
-	signScratch  []byte
-	pendingFetch string // a lone 2100 announced a command to GET
+	no2101       bool    // auto mode saw 4.02 for option 2101: never sign again
+	sessGen      uint64  // counts sessions: an exchange is resent only within its session; > 0: the next authentication is a re-authentication
+	signScratch  []byte  // from signBufs while the turn is held and a request was signed; nil otherwise
+	signBuf      *[]byte // signScratch's pool entry
+	pendingFetch string  // a lone 2100 announced a command to GET
 
 	// Persistence (nil without a state directory); guarded by turn.
 	store     *state.Store
@@ -81,21 +81,18 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, &Error{Code: CodeInvalid, Msg: "sign IV", Err: err}
 	}
-	authSign, err := sign.AuthSign(cfg.ProductKey, cfg.DeviceKey, cfg.DeviceSecret, cfg.Lifetime)
-	if err != nil {
+	if _, err := sign.AuthSign(cfg.ProductKey, cfg.DeviceKey, cfg.DeviceSecret, cfg.Lifetime); err != nil {
 		return nil, &Error{Code: CodeInvalid, Msg: "auth sign", Err: err}
 	}
 	c := &Client{
-		cfg:         cfg,
-		conn:        transport.New(cfg.Server, cfg.params()),
-		authPath:    "/auth/" + cfg.ProductKey + "/" + cfg.DeviceKey,
-		authPayload: []byte(`{"secureMode":2,"lifetime":` + strconv.Itoa(cfg.Lifetime) + `,"sign":"` + authSign + `"}`),
-		reportPath:  "/topic/sys/" + cfg.ProductKey + "/" + cfg.DeviceKey + "/thing/model/up_raw",
-		downPath:    "/topic/sys/" + cfg.ProductKey + "/" + cfg.DeviceKey + "/thing/model/down_raw",
-		inbox:       newInbox(cfg.CommandQueue),
-		turn:        make(chan struct{}, 1),
-		signer:      signer,
-		signScratch: make([]byte, 0, 128),
+		cfg:        cfg,
+		conn:       transport.New(cfg.Server, cfg.params()),
+		authPath:   "/auth/" + cfg.ProductKey + "/" + cfg.DeviceKey,
+		reportPath: "/topic/sys/" + cfg.ProductKey + "/" + cfg.DeviceKey + "/thing/model/up_raw",
+		downPath:   "/topic/sys/" + cfg.ProductKey + "/" + cfg.DeviceKey + "/thing/model/down_raw",
+		inbox:      newInbox(cfg.CommandQueue),
+		turn:       make(chan struct{}, 1),
+		signer:     signer,
 	}
 	c.life, c.lifeDone = context.WithCancel(context.Background())
 	if cfg.StateDir != "" {
@@ -142,7 +139,29 @@ func (c *Client) acquire(ctx context.Context) error {
 	return nil
 }
 
-func (c *Client) release() { <-c.turn }
+func (c *Client) release() {
+	if p := c.signBuf; p != nil {
+		*p = c.signScratch[:0] // keep a grown buffer
+		c.signScratch, c.signBuf = nil, nil
+		signBufs.Put(p)
+	}
+	<-c.turn
+}
+
+// signBufs holds option-2101 signature buffers: one per request in progress,
+// not one per client.
+var signBufs = sync.Pool{New: func() any { b := make([]byte, 0, 128); return &b }}
+
+// authPayload is the body of POST /auth. It depends only on the config, and
+// is built when needed rather than kept: authentication is rare, and every
+// idle client would hold it.
+func (c *Client) authPayload() ([]byte, error) {
+	authSign, err := sign.AuthSign(c.cfg.ProductKey, c.cfg.DeviceKey, c.cfg.DeviceSecret, c.cfg.Lifetime)
+	if err != nil {
+		return nil, &Error{Code: CodeInvalid, Msg: "auth sign", Err: err}
+	}
+	return []byte(`{"secureMode":2,"lifetime":` + strconv.Itoa(c.cfg.Lifetime) + `,"sign":"` + authSign + `"}`), nil
+}
 
 var errClosed = errorf(CodeClosed, "client is closed")
 
@@ -249,6 +268,10 @@ func (c *Client) signNext() (uint32, error) {
 		return 0, err
 	}
 	c.sess.seq = seq
+	if c.signBuf == nil {
+		c.signBuf = signBufs.Get().(*[]byte)
+		c.signScratch = (*c.signBuf)[:0]
+	}
 	c.signScratch, err = c.signer.AppendSign(c.signScratch[:0], c.sess.token, seq)
 	if err != nil {
 		return 0, &Error{Code: CodeInternal, Msg: "sign", Err: err}

@@ -191,12 +191,12 @@ type inbox struct {
 	handler  func(Command)
 	running  bool // a dispatcher goroutine is delivering to handler
 	idle     *sync.Cond
-	notify   chan struct{}
+	notify   chan struct{} // closed on a change; made when someone waits (nil: nobody does)
 	stopping bool
 }
 
 func newInbox(max int) *inbox {
-	b := &inbox{max: max, notify: make(chan struct{})}
+	b := &inbox{max: max}
 	b.idle = sync.NewCond(&b.mu)
 	return b
 }
@@ -209,8 +209,7 @@ func (b *inbox) push(cmd Command) bool {
 		return false
 	}
 	b.items = append(b.items, cmd)
-	close(b.notify)
-	b.notify = make(chan struct{})
+	b.signalLocked()
 	b.startLocked()
 	return true
 }
@@ -274,6 +273,9 @@ func (b *inbox) popIf(accept func(Command) error) (Command, bool, error) {
 func (b *inbox) changed() <-chan struct{} {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.notify == nil {
+		b.notify = make(chan struct{})
+	}
 	return b.notify
 }
 
@@ -282,8 +284,15 @@ func (b *inbox) stop() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.stopping = true
-	close(b.notify)
-	b.notify = make(chan struct{})
+	b.signalLocked()
+}
+
+// signalLocked wakes whoever waits on changed().
+func (b *inbox) signalLocked() {
+	if b.notify != nil {
+		close(b.notify)
+		b.notify = nil
+	}
 }
 
 func (b *inbox) waitIdle() {
