@@ -2,9 +2,11 @@
 // asks for: one exchange at a time, retransmission with exponential back-off,
 // matching by Message ID and token. It uses go-coap's message codec but not its
 // client: the exchange runs on the calling goroutine, so an idle client costs
-// one socket and no goroutine, a lost server returns after the retransmission
-// window, and an ICMP error surfaces as a network error instead of killing the
-// connection for good (as go-coap's connected UDP client does).
+// no goroutine and, since the Conns of a process share their sockets to a
+// server (pool.go, demux.go), no socket; a lost server returns after the
+// retransmission window, and an ICMP error surfaces as a network error
+// instead of killing the connection for good (as go-coap's connected UDP
+// client does).
 package transport
 
 import (
@@ -306,11 +308,14 @@ func (c *Conn) isClosed() bool { return c.closed.Load() }
 // to the final block is the response, and any answer other than 2.31 Continue
 // to an earlier block ends the transfer and is returned as the response.
 //
-// Message IDs come from the socket's allocator, which never reuses one
-// within ExchangeLifetime; when the socket has none left, or the server
-// answers one of ours with another token (a stale answer from its
-// deduplication cache), Do moves to a fresh socket and sends the request
-// again from the start, within the same deadline. Separate responses are
+// Message IDs come from the socket's allocator (shared by every Conn on the
+// socket), which never reuses one within ExchangeLifetime; when the socket has
+// none left, Do moves to another socket of the pool that has some (or a new
+// one), and when the server answers one of ours with another token (a stale
+// answer from its deduplication cache), to a fresh socket; either way it
+// sends the request again from the start, within the same deadline. When the
+// socket fails before the request was sent, Do sends it from another socket;
+// after, it returns a NetError. Separate responses are
 // deduplicated by Message ID (RFC 7252 §4.5): a repeated one is acknowledged
 // again and otherwise ignored.
 func (c *Conn) Do(ctx context.Context, req *Request) (Response, error) {
