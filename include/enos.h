@@ -155,7 +155,8 @@ typedef struct enos_config {
     int32_t        queue_max_count;   /**< offline queue bound in reports; 0 means 10000 */
     int64_t        queue_max_bytes;   /**< offline queue bound in bytes on disk; 0 means 16 MiB */
     int32_t        retry_interval_ms; /**< first wait before the offline queue retries (doubles up to 30 s); 0 means 1000 */
-    int32_t        poll_interval_ms;  /**< poll for commands after this long without a request; 0 means never */
+    int32_t        poll_interval_ms;  /**< poll for commands after this long without a request; 0 means never
+                                           (one library scheduler serves every client: no thread per client) */
     int32_t        command_queue;     /**< commands kept for enos_next_command(); 0 means 256 */
     int32_t        block_size;        /**< RFC 7959 Block1 size for larger payloads: 0 means 1024,
                                            -1 turns block-wise off, else a power of two 16..1024 */

@@ -50,7 +50,15 @@ func resolve(ctx context.Context, server string) (netip.AddrPort, error) {
 		if len(ips) == 0 {
 			return netip.AddrPort{}, errors.New("no address for " + host)
 		}
+		// IPv4 first, as net.ResolveUDPAddr does: a server on 127.0.0.1
+		// named "localhost" is reached even where ::1 is listed first.
 		ip = ips[0]
+		for _, a := range ips {
+			if a.Unmap().Is4() {
+				ip = a
+				break
+			}
+		}
 	}
 	return netip.AddrPortFrom(ip.Unmap(), uint16(p)), nil
 }

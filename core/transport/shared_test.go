@@ -315,3 +315,21 @@ func TestSharedSocketsMoreThan65536(t *testing.T) {
 		t.Fatalf("%d Conns used %d endpoints", conns, endpoints)
 	}
 }
+
+// A server named by host name shares the sockets of the same server named by
+// address: the pool is keyed by the resolved address.
+func TestSharedSocketByResolvedAddress(t *testing.T) {
+	srv := newEchoServer(t)
+	_, port, _ := net.SplitHostPort(srv.addr())
+	a, b := New(srv.addr(), fast), New(net.JoinHostPort("localhost", port), fast)
+	defer a.Close()
+	defer b.Close()
+	for _, c := range []*Conn{a, b} {
+		if r, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/a", ContentFormat: -1, Payload: []byte("n")}); err != nil || string(r.Payload) != "n" {
+			t.Fatalf("%s: %q %v", c.server, r.Payload, err)
+		}
+	}
+	if a.sock != b.sock {
+		t.Fatal("127.0.0.1 and localhost got different sockets")
+	}
+}
