@@ -91,13 +91,16 @@ func (s *sock) unregister(w *waiter) {
 }
 
 // lead makes w the reader if there is none; it reports whether w reads.
+// An exchange with datagrams passed on to it does not become the reader: the
+// previous reader may have passed them on after w last looked, and as the
+// reader w would not look at its queue again.
 func (s *sock) lead(w *waiter) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
 		return false, s.err
 	}
-	if s.reader == nil {
+	if s.reader == nil && len(w.ch) == 0 {
 		s.reader = w
 	}
 	return s.reader == w, nil

@@ -333,3 +333,64 @@ func TestSharedSocketByResolvedAddress(t *testing.T) {
 		t.Fatal("127.0.0.1 and localhost got different sockets")
 	}
 }
+
+// Conns closing while others on the same socket are in the middle of
+// exchanges (some of them reading for everyone): every Do returns, the closed
+// ones with ErrClosed, the others with their own answer, and no answer waits
+// unread: with a 30 s ACK timeout, a retransmission on loopback means an
+// answer sat in the socket or in an exchange's queue until the timeout (as
+// when an exchange became the reader with an answer already passed on to it).
+func TestSharedSocketCloseUnderLoad(t *testing.T) {
+	srv := newEchoServer(t)
+	p := Params{AckTimeout: 30 * time.Second, MaxRetransmit: 4}
+	const conns = 30
+	cs := make([]*Conn, conns)
+	for i := range cs {
+		cs[i] = New(srv.addr(), p)
+		defer cs[i].Close()
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, conns)
+	for i, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; ; k++ {
+				want := fmt.Sprintf("%d/%d", i, k)
+				r, err := c.Do(context.Background(), &Request{Code: codes.POST, Path: "/a", ContentFormat: -1, Payload: []byte(want)})
+				if errors.Is(err, ErrClosed) && i%2 == 1 {
+					return
+				}
+				if err != nil || string(r.Payload) != want {
+					errs <- fmt.Errorf("%s: %q, %v", want, r.Payload, err)
+					return
+				}
+				if i%2 == 0 && k == 50 {
+					return
+				}
+			}
+		}()
+	}
+	for i := 1; i < conns; i += 2 {
+		time.Sleep(time.Millisecond)
+		cs[i].Close()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(120 * time.Second):
+		t.Fatal("exchanges still running two minutes after their Conns closed or finished")
+	}
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	var retrans uint64
+	for _, c := range cs {
+		retrans += c.Retransmissions()
+	}
+	if retrans > 0 {
+		t.Errorf("%d retransmissions: an answer waited unread for the ACK timeout", retrans)
+	}
+}
