@@ -40,4 +40,5 @@ var (
 	_ = [1]int{}[C.ENOS_ERR_INTERNAL-int(client.CodeInternal)]
 	_ = [1]int{}[C.ENOS_MIDS_PER_SOCKET-transport.MIDsPerLifetime]
 	_ = [1]int{}[C.ENOS_EXCHANGE_LIFETIME_S-int(transport.ExchangeLifetime/time.Second)]
+	_ = [1]int{}[C.ENOS_CLIENTS_PER_SOCKET-transport.MaxConnsPerSocket]
 )

@@ -17,8 +17,9 @@
  * session and offline queue in DIR/DEVICE_KEY (created 0700).
  *
  * Prints "delivered D queued Q failed F" at the end and exits 0 when nothing
- * failed. Every device costs one UDP socket: raise the descriptor limit for
- * thousands (ulimit -n, or LimitNOFILE= in a systemd unit; see README.md).
+ * failed. Devices share a few UDP sockets; with --state-dir each holds a few
+ * open files: raise the descriptor limit for thousands then (ulimit -n, or
+ * LimitNOFILE= in a systemd unit; see README.md).
  * Build: cc -Iinclude gateway.c -Lbuild -lenos -lpthread */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L

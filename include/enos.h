@@ -185,7 +185,8 @@ typedef struct enos_config {
     int32_t        queue_max_count;   /**< offline queue bound in reports; 0 means 10000 */
     int64_t        queue_max_bytes;   /**< offline queue bound in bytes on disk; 0 means 16 MiB */
     int32_t        retry_interval_ms; /**< first wait before the offline queue retries (doubles up to 30 s); 0 means 1000 */
-    int32_t        poll_interval_ms;  /**< poll for commands after this long without a request; 0 means never */
+    int32_t        poll_interval_ms;  /**< poll for commands after this long without a request; 0 means never
+                                           (one library scheduler serves every client: no thread per client) */
     int32_t        command_queue;     /**< commands kept for enos_next_command(); 0 means 256 */
     int32_t        block_size;        /**< RFC 7959 Block1 size for larger payloads: a power of two
                                            16..1024; 0 means the default, 1024; ENOS_BLOCK_OFF (-1)
@@ -664,19 +665,38 @@ const char *enos_version(void);
 /**
  * @name Network limits
  *
+ * Shared sockets: the clients of one process that talk to the same server
+ * (same address after name resolution) share a small pool of UDP sockets:
+ * one per ENOS_CLIENTS_PER_SOCKET clients, and more as the message rate
+ * demands (below). A client is given a socket on its first exchange and keeps
+ * it, so the server sees one source address per session, until the socket has
+ * no Message ID left or fails; moving does not re-authenticate (a 4.01 answer
+ * would: once, then the request is sent again). A socket that fails (an error
+ * from the system, an ICMP error included) is closed and replaced: requests
+ * waiting on it return ENOS_ERR_NETWORK at once, or go out from another
+ * socket when nothing was sent yet. Descriptors are thus no longer one per
+ * client; ENOS_ERR_NOFILE appears when a socket to a new server cannot be
+ * opened (or a state directory's files, one set per client). DTLS clients,
+ * where supported, keep one socket each: a DTLS server knows a session by
+ * its address.
+ *
  * Message IDs (RFC 7252 §4.4, §4.8.2): a server recognises a retransmission by
  * (source endpoint, Message ID) for EXCHANGE_LIFETIME, 247 s, so one UDP socket
  * carries at most ENOS_MIDS_PER_SOCKET new messages per 247 s (about 265 per
- * second sustained). A client never reuses a Message ID on a socket within
- * that time: when it needs more, it moves to a fresh socket (new source port,
- * a new endpoint for the server) and goes on without waiting. An answer to one
- * of its Message IDs that carries another token (the server's duplicate cache
- * answering an earlier message) makes it resend the request from a fresh
- * socket, once per call, and is logged at ENOS_LOG_WARN.
+ * second sustained), shared by all the clients on it: Message IDs are
+ * allocated per socket, and CoAP tokens (8 random bytes per exchange) tell the
+ * clients' exchanges apart. No socket reuses a Message ID within that time: a
+ * client whose socket has none left moves to another socket of the pool, or a
+ * fresh one (new source port, a new endpoint for the server), and goes on
+ * without waiting. An answer to one of its Message IDs that carries another
+ * token (the server's duplicate cache answering an earlier message) makes it
+ * resend the request from a fresh socket, once per call, and is logged at
+ * ENOS_LOG_WARN.
  */
 /**@{*/
 #define ENOS_MIDS_PER_SOCKET 65536      /**< new messages per socket per ENOS_EXCHANGE_LIFETIME_S */
 #define ENOS_EXCHANGE_LIFETIME_S 247    /**< RFC 7252 EXCHANGE_LIFETIME in seconds */
+#define ENOS_CLIENTS_PER_SOCKET 4096    /**< clients one shared socket serves before the pool opens another */
 /**@}*/
 /* ------------------------------------------------------------------------- */
 /* Asynchronous requests (since 1.1)                                         */

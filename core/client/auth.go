@@ -24,7 +24,11 @@ func (c *Client) authenticate(ctx context.Context) error {
 	}
 	c.sess = session{}
 	c.stats.auths.Add(1)
-	tr, err := c.do(ctx, &transport.Request{Code: codes.POST, Path: c.authPath, ContentFormat: contentJSON, Payload: c.authPayload})
+	payload, err := c.authPayload()
+	if err != nil {
+		return err
+	}
+	tr, err := c.do(ctx, &transport.Request{Code: codes.POST, Path: c.authPath, ContentFormat: contentJSON, Payload: payload})
 	if err != nil {
 		return err
 	}

@@ -23,14 +23,13 @@ const contentJSON = 50
 
 // Client is one device's connection to EnOS.
 type Client struct {
-	cfg         Config
-	conn        *transport.Conn
-	dtls        *transport.DTLSConn // nil unless Config.Security is SecurityDTLS (dtls.go)
-	authPath    string
-	authPayload []byte // fixed: the auth sign depends only on the config
-	reportPath  string
-	downPath    string // GET here polls for commands
-	inbox       *inbox
+	cfg        Config
+	conn       *transport.Conn
+	dtls       *transport.DTLSConn // nil unless Config.Security is SecurityDTLS (dtls.go)
+	authPath   string
+	reportPath string
+	downPath   string // GET here polls for commands
+	inbox      *inbox
 
 	// turn is a FIFO lock: Go serves blocked channel senders in order, so
 	// concurrent callers get their turn in the order they asked for it.
@@ -46,12 +45,13 @@ type Client struct {
 	// Guarded by turn.
 	signer       *sign.Signer
 	sess         session
-	no2101       bool   // auto mode: EnOS does not know option 2101 (see confirmNo2101): never sign again
-	no2101Votes  int    // 4.02s to signed requests in a row whose unsigned resend EnOS accepted
-	sessGen      uint64 // counts sessions: an exchange is resent only within its session; > 0: the next authentication is a re-authentication
-	signScratch  []byte
-	pendingFetch string // a lone 2100 announced a command to GET
-	activated    bool   // DTLS with a product secret: the device secret is known (activation.go)
+	no2101       bool    // auto mode: EnOS does not know option 2101 (see confirmNo2101): never sign again
+	no2101Votes  int     // 4.02s to signed requests in a row whose unsigned resend EnOS accepted
+	sessGen      uint64  // counts sessions: an exchange is resent only within its session; > 0: the next authentication is a re-authentication
+	signScratch  []byte  // from signBufs while the turn is held and a request was signed; nil otherwise
+	signBuf      *[]byte // signScratch's pool entry
+	pendingFetch string  // a lone 2100 announced a command to GET
+	activated    bool    // DTLS with a product secret: the device secret is known (activation.go)
 
 	// Persistence (nil without a state directory); guarded by turn.
 	store     *state.Store
@@ -67,7 +67,8 @@ type Client struct {
 	life     context.Context
 	lifeDone context.CancelFunc
 	closing  chan struct{}
-	poller   sync.WaitGroup
+	poller   sync.WaitGroup // automatic polls running (pollsched.go)
+	pollAt   *pollEntry     // place in the poll scheduler; nil without PollInterval
 
 	// async holds accepted asynchronous requests (async.go).
 	async asyncQueue
@@ -96,21 +97,18 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, &Error{Code: CodeInvalid, Msg: "sign IV", Err: err}
 	}
-	authSign, err := sign.AuthSign(cfg.ProductKey, cfg.DeviceKey, cfg.DeviceSecret, cfg.Lifetime)
-	if err != nil {
+	if _, err := sign.AuthSign(cfg.ProductKey, cfg.DeviceKey, cfg.DeviceSecret, cfg.Lifetime); err != nil {
 		return nil, &Error{Code: CodeInvalid, Msg: "auth sign", Err: err}
 	}
 	c := &Client{
-		cfg:         cfg,
-		conn:        transport.New(cfg.Server, cfg.params()),
-		authPath:    "/auth/" + cfg.ProductKey + "/" + cfg.DeviceKey,
-		authPayload: []byte(`{"secureMode":2,"lifetime":` + strconv.Itoa(cfg.Lifetime) + `,"sign":"` + authSign + `"}`),
-		reportPath:  "/topic/sys/" + cfg.ProductKey + "/" + cfg.DeviceKey + "/thing/model/up_raw",
-		downPath:    "/topic/sys/" + cfg.ProductKey + "/" + cfg.DeviceKey + "/thing/model/down_raw",
-		inbox:       newInbox(cfg.CommandQueue),
-		turn:        make(chan struct{}, 1),
-		signer:      signer,
-		signScratch: make([]byte, 0, 128),
+		cfg:        cfg,
+		conn:       transport.New(cfg.Server, cfg.params()),
+		authPath:   "/auth/" + cfg.ProductKey + "/" + cfg.DeviceKey,
+		reportPath: "/topic/sys/" + cfg.ProductKey + "/" + cfg.DeviceKey + "/thing/model/up_raw",
+		downPath:   "/topic/sys/" + cfg.ProductKey + "/" + cfg.DeviceKey + "/thing/model/down_raw",
+		inbox:      newInbox(cfg.CommandQueue),
+		turn:       make(chan struct{}, 1),
+		signer:     signer,
 	}
 	c.life, c.lifeDone = context.WithCancel(context.Background())
 	c.closing = make(chan struct{})
@@ -132,8 +130,8 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 	if cfg.PollInterval > 0 {
-		c.poller.Add(1)
-		go c.runPoller()
+		c.pollAt = &pollEntry{c: c, index: -1}
+		polls.schedule(c.pollAt, time.Now().Add(cfg.PollInterval))
 	}
 	return c, nil
 }
@@ -164,7 +162,29 @@ func (c *Client) acquire(ctx context.Context) error {
 	return nil
 }
 
-func (c *Client) release() { <-c.turn }
+func (c *Client) release() {
+	if p := c.signBuf; p != nil {
+		*p = c.signScratch[:0] // keep a grown buffer
+		c.signScratch, c.signBuf = nil, nil
+		signBufs.Put(p)
+	}
+	<-c.turn
+}
+
+// signBufs holds option-2101 signature buffers: one per request in progress,
+// not one per client.
+var signBufs = sync.Pool{New: func() any { b := make([]byte, 0, 128); return &b }}
+
+// authPayload is the body of POST /auth. It depends only on the config, and
+// is built when needed rather than kept: authentication is rare, and every
+// idle client would hold it.
+func (c *Client) authPayload() ([]byte, error) {
+	authSign, err := sign.AuthSign(c.cfg.ProductKey, c.cfg.DeviceKey, c.cfg.DeviceSecret, c.cfg.Lifetime)
+	if err != nil {
+		return nil, &Error{Code: CodeInvalid, Msg: "auth sign", Err: err}
+	}
+	return []byte(`{"secureMode":2,"lifetime":` + strconv.Itoa(c.cfg.Lifetime) + `,"sign":"` + authSign + `"}`), nil
+}
 
 var errClosed = errorf(CodeClosed, "client is closed")
 
@@ -189,6 +209,9 @@ func (c *Client) Close() error {
 	err := c.conn.Close()
 	if c.dtls != nil {
 		_ = c.dtls.Close()
+	}
+	if c.pollAt != nil {
+		polls.remove(c.pollAt)
 	}
 	c.poller.Wait()
 	if c.off != nil {
@@ -296,6 +319,10 @@ func (c *Client) signNext() (uint32, error) {
 		return 0, err
 	}
 	c.sess.seq = seq
+	if c.signBuf == nil {
+		c.signBuf = signBufs.Get().(*[]byte)
+		c.signScratch = (*c.signBuf)[:0]
+	}
 	c.signScratch, err = c.signer.AppendSign(c.signScratch[:0], c.sess.token, seq)
 	if err != nil {
 		return 0, &Error{Code: CodeInternal, Msg: "sign", Err: err}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 
@@ -194,12 +193,12 @@ type inbox struct {
 	handler  func(Command)
 	running  bool // a dispatcher goroutine is delivering to handler
 	idle     *sync.Cond
-	notify   chan struct{}
+	notify   chan struct{} // closed on a change; made when someone waits (nil: nobody does)
 	stopping bool
 }
 
 func newInbox(max int) *inbox {
-	b := &inbox{max: max, notify: make(chan struct{})}
+	b := &inbox{max: max}
 	b.idle = sync.NewCond(&b.mu)
 	return b
 }
@@ -212,8 +211,7 @@ func (b *inbox) push(cmd Command) bool {
 		return false
 	}
 	b.items = append(b.items, cmd)
-	close(b.notify)
-	b.notify = make(chan struct{})
+	b.signalLocked()
 	b.startLocked()
 	return true
 }
@@ -277,6 +275,9 @@ func (b *inbox) popIf(accept func(Command) error) (Command, bool, error) {
 func (b *inbox) changed() <-chan struct{} {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.notify == nil {
+		b.notify = make(chan struct{})
+	}
 	return b.notify
 }
 
@@ -285,8 +286,15 @@ func (b *inbox) stop() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.stopping = true
-	close(b.notify)
-	b.notify = make(chan struct{})
+	b.signalLocked()
+}
+
+// signalLocked wakes whoever waits on changed().
+func (b *inbox) signalLocked() {
+	if b.notify != nil {
+		close(b.notify)
+		b.notify = nil
+	}
 }
 
 func (b *inbox) waitIdle() {
@@ -294,26 +302,5 @@ func (b *inbox) waitIdle() {
 	defer b.mu.Unlock()
 	for b.running {
 		b.idle.Wait()
-	}
-}
-
-// runPoller polls for commands whenever the client was idle for
-// PollInterval, which also keeps the session within its lifetime.
-func (c *Client) runPoller() {
-	defer c.poller.Done()
-	t := time.NewTicker(c.cfg.PollInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.life.Done():
-			return
-		case <-t.C:
-		}
-		if time.Since(time.Unix(0, c.lastActive.Load())) < c.cfg.PollInterval {
-			continue
-		}
-		if _, err := c.Poll(c.life); err != nil && CodeOf(err) != CodeClosed {
-			c.logf(logging.Debug, "automatic poll: %v", err)
-		}
 	}
 }

@@ -10,7 +10,8 @@ import "github.com/libenos/libenos/core/logging"
 // with the same Message ID from the same socket) is worth a warning: it
 // means Message IDs were reused too early, by this or an earlier process on
 // the same source port. A move because the socket used all its Message IDs
-// within EXCHANGE_LIFETIME is routine for a busy client.
+// within EXCHANGE_LIFETIME is routine for a busy client or a busy process
+// (the socket is shared).
 func (c *Client) logRebinds(stale, rebinds uint64) {
 	if c.conn.Rebinds() == rebinds {
 		return
@@ -19,5 +20,5 @@ func (c *Client) logRebinds(stale, rebinds uint64) {
 		c.logf(logging.Warn, "EnOS answered %d time(s) from its duplicate cache for an earlier message with the same Message ID: sent again from a fresh socket", n)
 		return
 	}
-	c.logf(logging.Info, "65,536 Message IDs used within 247 s on one socket: moved to a fresh socket")
+	c.logf(logging.Info, "65,536 Message IDs used within 247 s on this socket (shared by the clients of the process): moved to another socket")
 }

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // MaxSequence is the largest sequence EnOS accepts: a positive signed 32-bit int.
@@ -103,14 +104,18 @@ func decimalLen(v uint32) int {
 // schedule is computed once, and AppendSign reuses the Signer's scratch space,
 // so signing allocates nothing. A Signer is not safe for concurrent use.
 type Signer struct {
-	block   cipher.Block
-	iv      [16]byte
-	scratch []byte
+	block cipher.Block
+	iv    [16]byte
 }
+
+// plaintexts holds the buffers AppendSign builds a plaintext in: one per call
+// in progress instead of one per Signer, which a process with many devices
+// would pay for every idle one.
+var plaintexts = sync.Pool{New: func() any { b := make([]byte, 0, 128); return &b }}
 
 // NewSigner prepares a Signer. A nil iv means DefaultIV; otherwise it must be 16 bytes.
 func NewSigner(deviceSecret string, iv []byte) (*Signer, error) {
-	s := &Signer{iv: DefaultIV, scratch: make([]byte, 0, 128)}
+	s := &Signer{iv: DefaultIV}
 	if iv != nil {
 		if len(iv) != aes.BlockSize {
 			return nil, fmt.Errorf("sign IV must be 16 bytes, got %d", len(iv))
@@ -143,7 +148,9 @@ func (s *Signer) AppendSign(dst []byte, token string, sequence uint32) ([]byte, 
 	if sequence < 1 || sequence > MaxSequence {
 		return dst, ErrSequence
 	}
-	p := append(s.scratch[:0], "token"...)
+	bp := plaintexts.Get().(*[]byte)
+	defer plaintexts.Put(bp)
+	p := append((*bp)[:0], "token"...)
 	p = append(p, token...)
 	p = append(p, "sequence"...)
 	p = strconv.AppendUint(p, uint64(sequence), 10)
@@ -151,7 +158,7 @@ func (s *Signer) AppendSign(dst []byte, token string, sequence uint32) ([]byte, 
 	for i := 0; i < pad; i++ {
 		p = append(p, byte(pad))
 	}
-	s.scratch = p // keep the grown buffer for the next call
+	*bp = p // keep the grown buffer for the next call
 	// CBC by hand: cipher.NewCBCEncrypter allocates on every call.
 	prev := s.iv[:]
 	for off := 0; off < len(p); off += aes.BlockSize {

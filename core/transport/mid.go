@@ -82,3 +82,15 @@ func (a *midAllocator) issued() uint64 {
 	defer a.mu.Unlock()
 	return a.count
 }
+
+// exhausted reports whether take would fail now: the socket has issued all
+// 65,536 Message IDs within ExchangeLifetime.
+func (a *midAllocator) exhausted() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.next%midGroup != 0 {
+		return false
+	}
+	l := a.last[a.next/midGroup]
+	return l != 0 && a.now().Sub(a.base)+1-l < ExchangeLifetime
+}

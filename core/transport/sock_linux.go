@@ -7,6 +7,7 @@ package transport
 import (
 	"net"
 	"os"
+	"sync"
 	"syscall"
 	"unsafe"
 )
@@ -27,11 +28,16 @@ type sockSys struct {
 
 	// The arguments and results of the functions handed to rc, which are made
 	// once in newSock: a closure per call would be an allocation per message.
-	// Guarded by Conn.xmu, as every exchange is.
+	// Reading is done by one exchange at a time (the socket's reader, see
+	// demux.go), which guards buf, n, errno and got; writes come from every
+	// client sharing the socket and are serialised by wmu.
 	buf                    []byte
 	n                      int
 	errno                  syscall.Errno
 	got                    bool
+	wmu                    sync.Mutex
+	wbuf                   []byte
+	werrno                 syscall.Errno
 	sendFn, recvFn, waitFn func(fd uintptr) bool
 }
 
@@ -60,12 +66,16 @@ func newSock(conn *net.UDPConn) (*sock, error) {
 }
 
 func (s *sock) write(b []byte) error {
-	s.buf, s.errno = b, 0
-	if err := s.rc.Write(s.sendFn); err != nil {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.wbuf, s.werrno = b, 0
+	err := s.rc.Write(s.sendFn)
+	s.wbuf = nil
+	if err != nil {
 		return err
 	}
-	if s.errno != 0 {
-		return os.NewSyscallError("sendto", s.errno)
+	if s.werrno != 0 {
+		return os.NewSyscallError("sendto", s.werrno)
 	}
 	return nil
 }
@@ -104,14 +114,14 @@ func (s *sock) recvWait(b []byte) (n int, err error, ok bool) {
 // makes RawConn wait in the netpoller and call again.
 func (s *sock) sendNow(fd uintptr) bool {
 	for {
-		_, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(unsafe.SliceData(s.buf))), uintptr(len(s.buf)), syscall.MSG_DONTWAIT, 0, 0)
+		_, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(unsafe.SliceData(s.wbuf))), uintptr(len(s.wbuf)), syscall.MSG_DONTWAIT, 0, 0)
 		if e == syscall.EINTR {
 			continue
 		}
 		if e == syscall.EAGAIN {
 			return false
 		}
-		s.errno = e
+		s.werrno = e
 		return true
 	}
 }

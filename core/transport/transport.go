@@ -4,14 +4,15 @@
 // asks for: one exchange at a time, retransmission with exponential back-off,
 // matching by Message ID and token. It uses go-coap's message codec but not its
 // client: the exchange runs on the calling goroutine, so an idle client costs
-// one socket and no goroutine, a lost server returns after the retransmission
-// window, and an ICMP error surfaces as a network error instead of killing the
-// connection for good (as go-coap's connected UDP client does).
+// no goroutine and, since the Conns of a process share their sockets to a
+// server (pool.go, demux.go), no socket; a lost server returns after the
+// retransmission window, and an ICMP error surfaces as a network error
+// instead of killing the connection for good (as go-coap's connected UDP
+// client does).
 package transport
 
 import (
 	"context"
-	crand "crypto/rand"
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
@@ -161,27 +162,27 @@ type NetError struct{ Err error }
 func (e *NetError) Error() string { return "network: " + e.Err.Error() }
 func (e *NetError) Unwrap() error { return e.Err }
 
-// Conn is a CoAP client endpoint for one server. The socket is opened on the
-// first exchange and re-opened after a network error, so a server that comes
-// back (or changes address) is reached again.
+// Conn is a CoAP client endpoint for one server. It is assigned a socket
+// from the process's pool on its first exchange (Conns talking to the same
+// server share a few sockets, see pool.go) and keeps it until the socket's
+// Message IDs run out or it fails; after a network error the next exchange
+// resolves the server again, so a server that comes back (or changes
+// address) is reached again.
 type Conn struct {
 	server string
 	params Params
 
-	xmu     sync.Mutex // one exchange at a time
-	rnd     *rand.Rand
-	sendBuf []byte
-	recvBuf []byte
-	in      message.Message
-	encOpts message.Options // encode's scratch, guarded by xmu
-	encBuf  []byte          // encode's option values, guarded by xmu
-	resp    Response        // the last response (see do), guarded by xmu
-	streak  time.Duration   // pollRead: start of the current streak of waits (since epoch), guarded by xmu
-	pollEnd time.Duration   // pollRead: end of the last wait (since epoch), guarded by xmu
+	xmu     sync.Mutex    // one exchange at a time
+	sc      *scratch      // the exchange's buffers, from scratchPool (guarded by xmu; nil while idle)
+	recent  *recentMIDs   // separate responses received on the current socket; nil until the first (guarded by xmu)
+	streak  time.Duration // pollRead: start of the current streak of waits (since epoch), guarded by xmu
+	pollEnd time.Duration // pollRead: end of the last wait (since epoch), guarded by xmu
 
-	smu    sync.Mutex // guards sock; never held while blocking
-	sock   *sock
-	closed atomic.Bool // set under smu, read without it
+	smu       sync.Mutex // guards sock and needFresh; never held while blocking
+	sock      *sock
+	needFresh bool        // the next socket must be a new one (after a stale answer)
+	closed    atomic.Bool // set under smu, read without it
+	waiting   *waiter     // the exchange in progress on sock (guarded by sock.mu)
 
 	retransmissions atomic.Uint64
 	staleAnswers    atomic.Uint64 // ACKs to our Message ID with another token
@@ -189,20 +190,35 @@ type Conn struct {
 	conflictSeen    bool          // this Do already moved socket after a stale answer (guarded by xmu)
 }
 
-// New returns a Conn for server ("host:port"). It does no I/O.
-func New(server string, p Params) *Conn {
-	var seed [16]byte
-	_, _ = crand.Read(seed[:])
-	rnd := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
-	return &Conn{
-		server:  server,
-		params:  p,
-		rnd:     rnd,
+// scratch holds what one exchange works in. An idle Conn holds none: they
+// come from scratchPool for the length of a Do.
+type scratch struct {
+	sendBuf []byte
+	recvBuf []byte
+	in      message.Message
+	encOpts message.Options // encode's scratch
+	encBuf  []byte          // encode's option values
+	resp    Response        // the response (see do)
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	return &scratch{
 		sendBuf: make([]byte, MaxDatagram),
 		recvBuf: make([]byte, MaxDatagram+1), // +1 detects oversized datagrams
 		in:      message.Message{Options: make(message.Options, 0, 16)},
 		encOpts: make(message.Options, 0, 12),
 	}
+}}
+
+// New returns a Conn for server ("host:port"). It does no I/O and holds no
+// buffer: an idle Conn is a few hundred bytes.
+//
+// Tokens and Message ID starting points come from math/rand/v2's global
+// generator (ChaCha8, seeded by the runtime from the system's entropy): a
+// token must be unpredictable to an off-path attacker, and a generator per
+// Conn would cost every idle client its state.
+func New(server string, p Params) *Conn {
+	return &Conn{server: server, params: p}
 }
 
 // Retransmissions counts every datagram sent again since New.
@@ -219,57 +235,68 @@ func (c *Conn) StaleAnswers() uint64 { return c.staleAnswers.Load() }
 // within ExchangeLifetime or because of a stale answer.
 func (c *Conn) Rebinds() uint64 { return c.rebinds.Load() }
 
-// Close closes the socket; an exchange in progress returns ErrClosed.
+// Close gives the Conn's socket back to the pool (the last Conn on a socket
+// closes it); an exchange in progress returns ErrClosed.
 func (c *Conn) Close() error {
 	c.smu.Lock()
-	defer c.smu.Unlock()
 	c.closed.Store(true)
-	if c.sock != nil {
-		_ = c.sock.conn.Close()
-		c.sock = nil
+	s := c.sock
+	c.sock = nil
+	c.smu.Unlock()
+	if s != nil {
+		s.interrupt(c)
+		shared.release(s)
 	}
 	return nil
 }
 
+// socket returns the Conn's socket, assigning one from the pool when it has
+// none or its socket failed.
 func (c *Conn) socket(ctx context.Context) (*sock, error) {
 	c.smu.Lock()
 	if c.closed.Load() {
 		c.smu.Unlock()
 		return nil, ErrClosed
 	}
-	if s := c.sock; s != nil {
+	old := c.sock
+	if old != nil && !old.dead.Load() {
 		c.smu.Unlock()
-		return s, nil
+		return old, nil
 	}
+	c.sock = nil
+	fresh := c.needFresh
 	c.smu.Unlock()
-	// Dial without the lock: resolving a name may take a while.
-	nc, err := (&net.Dialer{}).DialContext(ctx, "udp", c.server)
-	if err != nil {
-		return nil, &NetError{Err: err}
+	if old != nil {
+		shared.release(old)
 	}
-	s, err := newSock(nc.(*net.UDPConn))
+	// Without the lock: resolving a name may take a while.
+	s, err := shared.acquire(ctx, c.server, fresh)
 	if err != nil {
-		_ = nc.Close()
-		return nil, &NetError{Err: err}
+		return nil, err
 	}
-	s.mids = newMIDAllocator(uint16(c.rnd.Uint32()), nil) // c.rnd: socket runs under xmu
 	c.smu.Lock()
 	defer c.smu.Unlock()
 	if c.closed.Load() {
-		_ = s.conn.Close()
+		shared.release(s)
 		return nil, ErrClosed
 	}
-	c.sock = s
+	c.sock, c.needFresh = s, false
+	c.recent = nil // the Message IDs it holds are another endpoint's
 	return s, nil
 }
 
-// drop forgets a socket after a network error so that the next exchange dials again.
-func (c *Conn) drop(s *sock) {
+// drop moves the Conn off s: its next exchange gets another socket, a new
+// one when fresh is set.
+func (c *Conn) drop(s *sock, fresh bool) {
 	c.smu.Lock()
-	defer c.smu.Unlock()
-	if c.sock == s {
-		_ = s.conn.Close()
+	mine := c.sock == s
+	if mine {
 		c.sock = nil
+		c.needFresh = fresh
+	}
+	c.smu.Unlock()
+	if mine {
+		shared.release(s)
 	}
 }
 
@@ -283,56 +310,83 @@ func (c *Conn) isClosed() bool { return c.closed.Load() }
 // to the final block is the response, and any answer other than 2.31 Continue
 // to an earlier block ends the transfer and is returned as the response.
 //
-// Message IDs come from the socket's allocator, which never reuses one
-// within ExchangeLifetime; when the socket has none left, or the server
-// answers one of ours with another token (a stale answer from its
-// deduplication cache), Do moves to a fresh socket and sends the request
-// again from the start, within the same deadline. Separate responses are
+// Message IDs come from the socket's allocator (shared by every Conn on the
+// socket), which never reuses one within ExchangeLifetime; when the socket has
+// none left, Do moves to another socket of the pool that has some (or a new
+// one), and when the server answers one of ours with another token (a stale
+// answer from its deduplication cache), to a fresh socket; either way it
+// sends the request again from the start, within the same deadline. When the
+// socket fails before the request was sent, Do sends it from another socket;
+// after, it returns a NetError. Separate responses are
 // deduplicated by Message ID (RFC 7252 §4.5): a repeated one is acknowledged
 // again and otherwise ignored.
 func (c *Conn) Do(ctx context.Context, req *Request) (Response, error) {
-	r, err := c.do(ctx, req)
+	bs, err := c.params.blockSize()
+	if err != nil {
+		return Response{}, err
+	}
+	if len(req.Payload) > MaxPayload {
+		return Response{}, ErrTooBig
+	}
+	c.xmu.Lock()
+	defer c.xmu.Unlock()
+	c.sc = scratchPool.Get().(*scratch)
+	defer func() {
+		c.sc.resp = Response{}
+		scratchPool.Put(c.sc)
+		c.sc = nil
+	}()
+	r, err := c.do(ctx, req, bs)
 	if err != nil {
 		return Response{}, err
 	}
 	return *r, nil
 }
 
-// do is Do with the response in c.resp (valid until the next exchange), so
-// that an exchange allocates nothing for it.
-func (c *Conn) do(ctx context.Context, req *Request) (*Response, error) {
-	bs, err := c.params.blockSize()
-	if err != nil {
-		return nil, err
-	}
-	if len(req.Payload) > MaxPayload {
-		return nil, ErrTooBig
-	}
-	c.xmu.Lock()
-	defer c.xmu.Unlock()
-
+// do is Do with xmu held and the response in c.sc.resp, so that an
+// exchange allocates nothing for it.
+func (c *Conn) do(ctx context.Context, req *Request, bs int) (*Response, error) {
 	start := time.Now()
 	c.conflictSeen = false
+	lost := 0
 	for moves := 0; ; moves++ {
 		s, err := c.socket(ctx)
 		if err != nil {
 			return nil, err
 		}
 		resp, err := c.send(ctx, s, req, bs, start)
+		if gone, ok := err.(*socketGone); ok { // returned as it is, never wrapped
+			// The socket failed before the request left: nothing reached
+			// the server, so it goes from another socket instead.
+			if lost++; lost > 2 {
+				return nil, &NetError{Err: gone.err}
+			}
+			continue
+		}
 		if !errors.Is(err, errRebind) {
 			return resp, err
 		}
-		if moves >= 2 {
+		if moves-lost >= 2 {
 			// Cannot happen: a fresh socket has every Message ID free, and a
 			// second stale answer in one Do is ignored (see await).
 			return nil, ErrTimeout
 		}
 		// A new source port is a new endpoint for the server, whose
-		// deduplication then knows none of our Message IDs.
+		// deduplication then knows none of our Message IDs. After a stale
+		// answer, the socket is retired and the next one is new; when its
+		// Message IDs ran out, the pool picks one that has some left.
 		c.rebinds.Add(1)
-		c.drop(s)
+		if c.conflictSeen {
+			shared.retire(s)
+		}
+		c.drop(s, c.conflictSeen)
 	}
 }
+
+// socketGone: the socket failed before the exchange sent anything.
+type socketGone struct{ err error }
+
+func (e *socketGone) Error() string { return "socket failed before sending: " + e.err.Error() }
 
 // errRebind: the exchange cannot go on from this socket (its Message IDs
 // ran out within ExchangeLifetime, or the server answered from its
@@ -349,7 +403,8 @@ func (c *Conn) send(ctx context.Context, s *sock, req *Request, bs int, start ti
 		req.Sent = a
 		c.retransmissions.Add(1) // its first datagram here is a retransmission too
 		resp, sent, err := c.exchange(ctx, s, a.datagram, a.mid, a.token[:], c.deadline(ctx, start, 1))
-		if errors.Is(err, errRebind) {
+		_, gone := err.(*socketGone)
+		if errors.Is(err, errRebind) || gone {
 			// The server's cache holds another message under this Message
 			// ID: this one cannot be sent as a retransmission any more.
 			return nil, ErrStale
@@ -361,7 +416,7 @@ func (c *Conn) send(ctx context.Context, s *sock, req *Request, bs int, start ti
 		return resp, nil
 	}
 	var token [8]byte
-	binary.LittleEndian.PutUint64(token[:], c.rnd.Uint64())
+	binary.LittleEndian.PutUint64(token[:], rand.Uint64())
 	if bs < 0 || len(req.Payload) <= bs {
 		n, err := c.encode(req, req.Payload, 0, token[:], nil)
 		if err == nil {
@@ -369,9 +424,9 @@ func (c *Conn) send(ctx context.Context, s *sock, req *Request, bs int, start ti
 			if !ok {
 				return nil, errRebind
 			}
-			binary.BigEndian.PutUint16(c.sendBuf[2:4], mid)
+			binary.BigEndian.PutUint16(c.sc.sendBuf[2:4], mid)
 			now := time.Now()
-			resp, sent, err := c.exchange(ctx, s, c.sendBuf[:n], mid, token[:], c.deadline(ctx, start, 1))
+			resp, sent, err := c.exchange(ctx, s, c.sc.sendBuf[:n], mid, token[:], c.deadline(ctx, start, 1))
 			if err == nil && resp.Code == codes.Continue {
 				// 2.31 asks for the next block of a transfer this request
 				// is not: nothing was delivered.
@@ -379,9 +434,9 @@ func (c *Conn) send(ctx context.Context, s *sock, req *Request, bs int, start ti
 			}
 			if err != nil {
 				if req.Keep && !errors.Is(err, errRebind) && !errors.Is(err, ErrBlockwise) {
-					// c.sendBuf still holds the datagram: nothing in an
+					// c.sc.sendBuf still holds the datagram: nothing in an
 					// exchange writes to it.
-					req.Sent = &Exchange{mid: mid, token: token, datagram: append([]byte(nil), c.sendBuf[:n]...), first: now, sock: s}
+					req.Sent = &Exchange{mid: mid, token: token, datagram: append([]byte(nil), c.sc.sendBuf[:n]...), first: now, sock: s}
 				}
 				return nil, err
 			}
@@ -452,12 +507,12 @@ func (c *Conn) doBlock1(ctx context.Context, s *sock, req *Request, token []byte
 			// from a fresh socket (a server keeps a transfer per endpoint).
 			return nil, errRebind
 		}
-		binary.BigEndian.PutUint16(c.sendBuf[2:4], mid)
+		binary.BigEndian.PutUint16(c.sc.sendBuf[2:4], mid)
 		blockEnd := c.deadline(ctx, time.Now(), 1)
 		if end.Before(blockEnd) {
 			blockEnd = end
 		}
-		resp, sent, err := c.exchange(ctx, s, c.sendBuf[:dn], mid, token, blockEnd)
+		resp, sent, err := c.exchange(ctx, s, c.sc.sendBuf[:dn], mid, token, blockEnd)
 		if err != nil {
 			return nil, err
 		}
@@ -496,15 +551,29 @@ func (c *Conn) doBlock1(ctx context.Context, s *sock, req *Request, token []byte
 // exchange sends datagram (a CON with mid and token) and waits for its
 // response until end, retransmitting on RFC 7252's schedule. It returns the
 // response and the number of transmissions.
+//
+// The exchange is registered on s before the first transmission, so that an
+// answer read by another exchange on the same socket reaches this one.
 func (c *Conn) exchange(ctx context.Context, s *sock, datagram []byte, mid uint16, token []byte, end time.Time) (*Response, int, error) {
-	timeout := time.Duration(float64(c.params.AckTimeout) * (1 + (ackRandomFactor-1)*c.rnd.Float64()))
+	w := waiters.Get().(*waiter)
+	defer waiters.Put(w)
+	if err := s.register(w, c, mid, token); err != nil {
+		return nil, 0, &socketGone{err: err}
+	}
+	defer s.unregister(w)
+	timeout := time.Duration(float64(c.params.AckTimeout) * (1 + (ackRandomFactor-1)*rand.Float64()))
 	acked := false // an empty ACK came: stop retransmitting, wait for the separate response
 	sent := 0
 	var sentAt time.Time
 	for {
 		if !acked {
 			if err := s.write(datagram); err != nil {
-				return nil, sent, c.ioError(s, err)
+				err = c.ioError(s, err)
+				var ne *NetError
+				if sent == 0 && errors.As(err, &ne) {
+					return nil, 0, &socketGone{err: ne.Err}
+				}
+				return nil, sent, err
 			}
 			if sent > 0 {
 				c.retransmissions.Add(1)
@@ -516,7 +585,7 @@ func (c *Conn) exchange(ctx context.Context, s *sock, datagram []byte, mid uint1
 		if !acked && sentAt.Add(timeout).Before(end) {
 			wait = sentAt.Add(timeout)
 		}
-		resp, err := c.await(ctx, s, wait, mid, token, &acked)
+		resp, err := c.await(ctx, s, w, wait, mid, token, &acked)
 		if err != nil {
 			return nil, sent, err
 		}
@@ -552,8 +621,11 @@ func onDedicatedThread(ctx context.Context) bool {
 }
 
 // await reads datagrams until the response to (mid, token) arrives or until
-// the deadline; it returns (nil, nil) on the deadline.
-func (c *Conn) await(ctx context.Context, s *sock, deadline time.Time, mid uint16, token []byte, acked *bool) (*Response, error) {
+// the deadline; it returns (nil, nil) on the deadline. It reads the socket
+// itself when no other exchange does, and otherwise takes what the reader
+// passes on to w (demux.go).
+func (c *Conn) await(ctx context.Context, s *sock, w *waiter, deadline time.Time, mid uint16, token []byte, acked *bool) (*Response, error) {
+	defer s.resign(w)
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -568,26 +640,17 @@ func (c *Conn) await(ctx context.Context, s *sock, deadline time.Time, mid uint1
 				wake = t
 			}
 		}
-		n, err, ok := 0, error(nil), false
-		if onDedicatedThread(ctx) {
-			n, err, ok = c.pollRead(s, wake)
-		}
-		if !ok {
-			n, err = s.read(c.recvBuf, wake)
-		}
+		dgram, err := c.receive(ctx, s, w, wake)
 		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				if !time.Now().Before(deadline) {
-					return nil, nil
-				}
-				continue
+			return nil, err
+		}
+		if dgram == nil {
+			if !time.Now().Before(deadline) {
+				return nil, nil
 			}
-			return nil, c.ioError(s, err)
+			continue // woken early: look again
 		}
-		if n > MaxDatagram {
-			continue // oversized: not a CoAP message we can trust
-		}
-		if resp := c.match(s, c.recvBuf[:n], mid, token, acked); resp != nil {
+		if resp := c.match(s, dgram, mid, token, acked); resp != nil {
 			switch resp {
 			case errReset:
 				return nil, ErrReset
@@ -606,6 +669,61 @@ func (c *Conn) await(ctx context.Context, s *sock, deadline time.Time, mid uint1
 	}
 }
 
+// receive returns the next datagram for w's exchange, or nil when there is
+// none by wake or w was poked. It takes first what the reader passed on to
+// w (a separate response right after its empty ACK, say, routed while w was
+// busy), then reads the socket if no other exchange does, or else waits for
+// the reader to pass something on.
+func (c *Conn) receive(ctx context.Context, s *sock, w *waiter, wake time.Time) ([]byte, error) {
+	select {
+	case d := <-w.ch:
+		return d, nil
+	default:
+	}
+	reader, err := s.lead(w)
+	if err != nil {
+		return nil, &NetError{Err: err}
+	}
+	if !reader {
+		d := time.Until(wake)
+		if d <= 0 {
+			return nil, nil
+		}
+		w.timer.Reset(d)
+		select {
+		case dgram := <-w.ch:
+			w.timer.Stop()
+			return dgram, nil
+		case <-w.poke: // the reader left, the Conn closed or the socket failed
+			w.timer.Stop()
+		case <-w.timer.C:
+		}
+		return nil, nil
+	}
+	for {
+		n, err, ok := 0, error(nil), false
+		if onDedicatedThread(ctx) {
+			n, err, ok = c.pollRead(s, wake)
+		}
+		if !ok {
+			n, err = s.read(c.sc.recvBuf, wake, &c.closed)
+		}
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return nil, nil
+			}
+			return nil, c.ioError(s, err)
+		}
+		if n > MaxDatagram {
+			continue // oversized: not a CoAP message we can trust
+		}
+		if s.route(w, c.sc.recvBuf[:n]) {
+			return c.sc.recvBuf[:n], nil
+		}
+		// Another exchange's, passed on: read on.
+	}
+}
+
 // Sentinels from match.
 var (
 	errReset       = &Response{}
@@ -618,7 +736,7 @@ var (
 // message with that Message ID from its deduplication cache), or nil for
 // anything else (duplicates, late answers, garbage).
 func (c *Conn) match(s *sock, dgram []byte, mid uint16, token []byte, acked *bool) *Response {
-	m := &c.in
+	m := &c.sc.in
 	m.Options = m.Options[:0]
 	if _, err := coder.DefaultCoder.Decode(dgram, m); err != nil {
 		if !errors.Is(err, message.ErrOptionsTooSmall) {
@@ -664,10 +782,10 @@ func (c *Conn) match(s *sock, dgram []byte, mid uint16, token []byte, acked *boo
 		}
 		// Only a response with our token is remembered: others cannot be
 		// taken for an answer anyway, and must not push ours out.
-		if s.recent == nil {
-			s.recent = new(recentMIDs)
+		if c.recent == nil {
+			c.recent = new(recentMIDs)
 		}
-		if s.recent.seen(uint16(m.MessageID)) {
+		if c.recent.seen(uint16(m.MessageID)) {
 			return nil // a duplicate of a response already taken
 		}
 		return c.response(m)
@@ -676,7 +794,7 @@ func (c *Conn) match(s *sock, dgram []byte, mid uint16, token []byte, acked *boo
 }
 
 // sendEmptyACK acknowledges the CON with Message ID mid (from its own
-// buffer: c.sendBuf may hold a datagram to send again).
+// buffer: c.sc.sendBuf may hold a datagram to send again).
 func (s *sock) sendEmptyACK(mid uint16) {
 	var b [4]byte
 	b[0] = 1<<6 | byte(message.Acknowledgement)<<4
@@ -685,7 +803,7 @@ func (s *sock) sendEmptyACK(mid uint16) {
 }
 
 func (c *Conn) response(m *message.Message) *Response {
-	r := &c.resp
+	r := &c.sc.resp
 	*r = Response{Code: m.Code}
 	if len(m.Payload) > 0 {
 		r.Payload = append([]byte(nil), m.Payload...)
@@ -713,11 +831,23 @@ func (c *Conn) response(m *message.Message) *Response {
 	return r
 }
 
+// errSocketClosed: the shared socket was closed while the Conn was not.
+var errSocketClosed = errors.New("socket closed")
+
+// ioError takes s out of the pool after an error on it: every exchange on it
+// ends with a NetError and its Conns move to other sockets.
 func (c *Conn) ioError(s *sock, err error) error {
-	if c.isClosed() || errors.Is(err, net.ErrClosed) {
+	if c.isClosed() {
 		return ErrClosed
 	}
-	c.drop(s)
+	if errors.Is(err, net.ErrClosed) {
+		if serr := s.failed(); serr != nil && serr != ErrClosed {
+			err = serr
+		} else {
+			err = errSocketClosed
+		}
+	}
+	shared.fail(s, err)
 	return &NetError{Err: err}
 }
 
@@ -739,21 +869,21 @@ func szx(size int) int {
 }
 
 // encode writes req as a CON carrying payload (the whole payload, or one block
-// of it when blk is not nil) into c.sendBuf. A message larger than MaxDatagram
+// of it when blk is not nil) into c.sc.sendBuf. A message larger than MaxDatagram
 // returns ErrTooBig.
 func (c *Conn) encode(req *Request, payload []byte, mid uint16, token []byte, blk *block1) (int, error) {
 	// Both are reused across exchanges (encode runs under xmu): they only live
-	// until Encode has copied them into c.sendBuf.
-	opts := c.encOpts[:0]
+	// until Encode has copied them into c.sc.sendBuf.
+	opts := c.sc.encOpts[:0]
 	// One buffer for every option value; Uri-Path segments are at most the
 	// path's length plus 4 bytes of Content-Format, Block1 and Size1 values,
 	// and the Sign.
 	need := len(req.Path) + 16 + len(req.Sign)
-	if cap(c.encBuf) < need {
-		c.encBuf = make([]byte, need)
+	if cap(c.sc.encBuf) < need {
+		c.sc.encBuf = make([]byte, need)
 	}
-	buf := c.encBuf[:need]
-	defer func() { c.encOpts = opts[:0] }() // keep a grown slice
+	buf := c.sc.encBuf[:need]
+	defer func() { c.sc.encOpts = opts[:0] }() // keep a grown slice
 	used := 0
 	var err error
 	var n int
@@ -801,7 +931,7 @@ func (c *Conn) encode(req *Request, payload []byte, mid uint16, token []byte, bl
 		MessageID: int32(mid),
 		Type:      message.Confirmable,
 	}
-	n, err = coder.DefaultCoder.Encode(msg, c.sendBuf)
+	n, err = coder.DefaultCoder.Encode(msg, c.sc.sendBuf)
 	if errors.Is(err, message.ErrTooSmall) {
 		return 0, ErrTooBig
 	}

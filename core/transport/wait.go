@@ -49,7 +49,7 @@ func (c *Conn) pollRead(s *sock, until time.Time) (n int, err error, ok bool) {
 		return 0, nil, false
 	}
 	c.yieldIfDue()
-	n, err, ok = s.recvWait(c.recvBuf)
+	n, err, ok = s.recvWait(c.sc.recvBuf)
 	c.pollEnd = time.Since(epoch)
 	return n, err, ok
 }
