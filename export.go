@@ -494,7 +494,7 @@ func enosgo_auth_sign(pk, dk, secret *C.char, lifetime C.int32_t, out *C.char, o
 }
 
 //export enosgo_close
-func enosgo_close(h C.uintptr_t, inHandler C.int) (rc C.int) {
+func enosgo_close(h C.uintptr_t, inHandler C.int, inDoneOf C.uintptr_t) (rc C.int) {
 	const fn = "enos_close"
 	defer guard(fn, &rc)
 	if h == 0 {
@@ -511,7 +511,7 @@ func enosgo_close(h C.uintptr_t, inHandler C.int) (rc C.int) {
 	// waiting would wait for ourselves.
 	if inHandler == 0 {
 		c.WaitHandler()
-		c.WaitAsync()
+		c.WaitAsyncFrom(uint64(inDoneOf), uint64(h))
 	}
 	if err != nil && client.CodeOf(err) != client.CodeClosed {
 		return failErr(fn, err)

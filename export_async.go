@@ -59,6 +59,20 @@ func enosgo_publish_async(h C.uintptr_t, topic *C.char, payload unsafe.Pointer, 
 	return 0
 }
 
+// A blocking call made from inside a done callback of its own client cannot
+// wait for that client's asynchronous requests behind the callback: tell the
+// core which thread is inside which client's callback.
+func init() {
+	client.OwnCallbackProbe = func(c *client.Client) bool {
+		h := C.enosc_done_handle()
+		if h == 0 {
+			return false
+		}
+		got, ok := clients.get(uint64(h))
+		return ok && got == c
+	}
+}
+
 // doneCallback is the core's completion function for one asynchronous
 // request: it calls the C enos_done_fn with the status and last error that the
 // blocking call would have given.

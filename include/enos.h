@@ -710,7 +710,12 @@ typedef void (*enos_done_fn)(void *user, int status);
  * called is called with ENOS_ERR_CLOSED (or with the outcome of the exchange
  * in progress), and enos_close() returns only after the last one returned,
  * except when it is called from one of this client's own callbacks or command
- * handler (it cannot wait for itself; the remaining callbacks then follow).
+ * handler (it cannot wait for itself; the remaining callbacks then follow), or
+ * from a callback of another client whose callbacks this client's callbacks
+ * are themselves waiting for in enos_close() (two callbacks closing each
+ * other's clients): it then returns without waiting instead of deadlocking.
+ * A blocking call made inside a callback of its own client goes out at once,
+ * ahead of that client's requests still waiting behind the callback.
  *
  * Thread safety: any thread. Blocking: never (no network I/O on the caller's thread).
  */

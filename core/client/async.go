@@ -35,6 +35,63 @@ type asyncQueue struct {
 	draining bool
 	closed   bool
 	drained  sync.WaitGroup // the draining goroutine, if any
+
+	// accepted counts requests ever accepted, ran those whose run returned;
+	// progress is closed and replaced whenever ran grows. A blocking request
+	// waits until ran reaches the accepted count it saw (awaitEarlierAsync).
+	accepted, ran uint64
+	progress      chan struct{}
+	pending       atomic.Int64 // accepted - ran, for the lock-free fast path
+}
+
+// asyncRunKey marks the context of a request that must not wait for the
+// client's earlier asynchronous requests: an asynchronous request itself, the
+// client's own background work, a blocking request already past the wait, or
+// one made from inside a done function of the client (InOwnCallback).
+type asyncRunKey struct{}
+
+func skipAsyncWait(ctx context.Context) context.Context {
+	return context.WithValue(ctx, asyncRunKey{}, true)
+}
+
+// InOwnCallback marks ctx for a blocking request made from inside a done
+// function of the same client: it cannot wait for the requests queued behind
+// that done function (they wait for it), so it goes out at once.
+func InOwnCallback(ctx context.Context) context.Context { return skipAsyncWait(ctx) }
+
+// OwnCallbackProbe, when set (the C export layer sets it once at start),
+// says whether the calling thread is inside a done function of c. It is
+// consulted only while c has asynchronous requests waiting.
+var OwnCallbackProbe func(c *Client) bool
+
+// awaitEarlierAsync makes a blocking request keep the accepted order: it
+// returns once every asynchronous request the client accepted before it has
+// been sent, and returns ctx marked so that later steps do not wait again.
+func (c *Client) awaitEarlierAsync(ctx context.Context) (context.Context, error) {
+	q := &c.async
+	if q.pending.Load() == 0 || ctx.Value(asyncRunKey{}) != nil {
+		return ctx, nil
+	}
+	if p := OwnCallbackProbe; p != nil && p(c) {
+		return skipAsyncWait(ctx), nil
+	}
+	q.mu.Lock()
+	mark := q.accepted
+	for q.ran < mark {
+		if q.progress == nil {
+			q.progress = make(chan struct{})
+		}
+		ch := q.progress
+		q.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx, ctxError(ctx.Err())
+		}
+		q.mu.Lock()
+	}
+	q.mu.Unlock()
+	return skipAsyncWait(ctx), nil
 }
 
 // Go accepts run for this client and returns at once. On nil, done is called
@@ -56,6 +113,8 @@ func (c *Client) Go(run func(context.Context) (Outcome, error), done func(Outcom
 		return errBusy
 	}
 	q.jobs = append(q.jobs, asyncJob{run: run, done: done})
+	q.accepted++
+	q.pending.Add(1)
 	if !q.draining {
 		q.draining = true
 		q.drained.Add(1)
@@ -99,6 +158,14 @@ func (c *Client) drainAsync() {
 		q.mu.Unlock()
 
 		out, err := runJob(j.run)
+		q.mu.Lock()
+		q.ran++
+		q.pending.Add(-1)
+		if q.progress != nil {
+			close(q.progress)
+			q.progress = nil
+		}
+		q.mu.Unlock()
 		outstanding.Add(-1)
 		j.done(out, err)
 	}
@@ -117,7 +184,7 @@ func runJob(run func(context.Context) (Outcome, error)) (out Outcome, err error)
 			out, err = Outcome{}, errorf(CodeInternal, "internal error (recovered panic): %s", msg)
 		}
 	}()
-	return run(context.Background())
+	return run(skipAsyncWait(context.Background()))
 }
 
 // closeAsync refuses new asynchronous requests; those waiting end with
@@ -133,4 +200,38 @@ func (c *Client) closeAsync() {
 // the same client (it would wait for itself).
 func (c *Client) WaitAsync() {
 	c.async.drained.Wait()
+}
+
+// asyncWaits records, by caller-chosen keys (the C handles), which client's
+// done function is waiting in WaitAsyncFrom for which other client.
+var (
+	asyncWaitsMu sync.Mutex
+	asyncWaits   = map[uint64]uint64{}
+)
+
+// WaitAsyncFrom is WaitAsync called from inside a done function of the client
+// known as waiter (0: not from a done function); self is c's key. When c's
+// done functions are themselves waiting, directly or through other clients,
+// for waiter's (two callbacks closing each other's clients), waiting would
+// never end: it returns at once instead, as for a close from c's own callback,
+// and says so with false.
+func (c *Client) WaitAsyncFrom(waiter, self uint64) bool {
+	if waiter == 0 {
+		c.WaitAsync()
+		return true
+	}
+	asyncWaitsMu.Lock()
+	for k, seen := self, 0; k != 0 && seen <= len(asyncWaits); k, seen = asyncWaits[k], seen+1 {
+		if k == waiter {
+			asyncWaitsMu.Unlock()
+			return false
+		}
+	}
+	asyncWaits[waiter] = self
+	asyncWaitsMu.Unlock()
+	c.WaitAsync()
+	asyncWaitsMu.Lock()
+	delete(asyncWaits, waiter)
+	asyncWaitsMu.Unlock()
+	return true
 }

@@ -110,7 +110,8 @@ func New(cfg Config) (*Client, error) {
 		signer:      signer,
 		signScratch: make([]byte, 0, 128),
 	}
-	c.life, c.lifeDone = context.WithCancel(context.Background())
+	// Background work (queue worker, poller) never waits for asynchronous requests.
+	c.life, c.lifeDone = context.WithCancel(skipAsyncWait(context.Background()))
 	c.closing = make(chan struct{})
 	if cfg.StateDir != "" {
 		if err := c.openState(); err != nil {
@@ -141,6 +142,9 @@ func (c *Client) Window() time.Duration {
 func (c *Client) acquire(ctx context.Context) error {
 	if c.closed.Load() {
 		return errClosed
+	}
+	if _, err := c.awaitEarlierAsync(ctx); err != nil {
+		return err
 	}
 	select {
 	case c.turn <- struct{}{}:

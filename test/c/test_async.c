@@ -402,6 +402,161 @@ static void test_nofile(void) {
     }
 }
 
+/* Where payload i's record starts in the simulator's log (NULL: absent). */
+static const char *find_record(const char *log, const char *kind, int i) {
+    char payload[96], needle[300], enc[200];
+    size_t n = make_payload(payload, sizeof payload, kind, i);
+    b64((const unsigned char *)payload, n, enc);
+    snprintf(needle, sizeof needle, "\"payload\":\"%s\"", enc);
+    return strstr(log, needle);
+}
+
+static void test_async_then_blocking_order(void) {
+    enum { N = 40 };
+    enos_config cfg;
+    enos_client *c = NULL;
+    char payload[96], *log;
+    const char *blocking;
+    int i, after = 0;
+    TEST("async reports, then a blocking enos_report on the same thread: it goes out after them");
+    tracker_init(&tr);
+    config_for(&cfg, sim_addr);
+    cfg.ack_timeout_ms = 1000;
+    cfg.max_retransmit = 4;
+    CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+    for (i = 0; i < N; i++) {
+        size_t n = make_payload(payload, sizeof payload, "before", i);
+        jobs[i].t = &tr;
+        jobs[i].index = i;
+        CHECK_RC(enos_report_async(c, payload, n, on_done, &jobs[i]), ENOS_OK);
+    }
+    {
+        size_t n = make_payload(payload, sizeof payload, "blocking", 0);
+        CHECK_RC(enos_report(c, payload, n), ENOS_OK);
+    }
+    CHECK(wait_for(&tr, N, 60) == N);
+    CHECK_RC(enos_close(c), ENOS_OK);
+    log = read_file(sim_log);
+    CHECK(log != NULL);
+    if (log == NULL) {
+        return;
+    }
+    blocking = find_record(log, "blocking", 0);
+    CHECK(blocking != NULL);
+    for (i = 0; i < N && blocking != NULL; i++) {
+        const char *hit = find_record(log, "before", i);
+        after += hit != NULL && hit < blocking;
+    }
+    if (after != N) {
+        fprintf(stderr, "    only %d of %d earlier async reports were recorded before the blocking one\n", after, N);
+    }
+    CHECK(after == N);
+    free(log);
+}
+
+/* A callback that makes a blocking report of its own client while more
+ * requests of that client wait behind it. */
+static enos_client *blocking_client;
+static int blocking_rc = 99;
+static void on_done_blocking(void *user, int status) {
+    job *j = (job *)user;
+    if (j->index == 0) {
+        char payload[96];
+        size_t n = make_payload(payload, sizeof payload, "incallback", 0);
+        blocking_rc = enos_report(blocking_client, payload, n);
+    }
+    on_done(user, status);
+}
+
+static void test_blocking_in_callback(void) {
+    enum { N = 10 };
+    enos_config cfg;
+    int i;
+    TEST("a blocking enos_report inside a callback, more requests behind it: no deadlock");
+    tracker_init(&tr);
+    config_for(&cfg, sim_addr);
+    cfg.ack_timeout_ms = 1000;
+    cfg.max_retransmit = 4;
+    CHECK_RC(enos_init(&cfg, &blocking_client), ENOS_OK);
+    for (i = 0; i < N; i++) {
+        jobs[i].t = &tr;
+        jobs[i].index = i;
+        CHECK_RC(enos_report_async(blocking_client, "z", 1, on_done_blocking, &jobs[i]), ENOS_OK);
+    }
+    CHECK(wait_for(&tr, N, 30) == N);
+    if (tr.done != N) {
+        fprintf(stderr, "    deadlocked: %d of %d callbacks\n", tr.done, N);
+        h_finish();
+        _exit(1);
+    }
+    CHECK_RC(blocking_rc, ENOS_OK);
+    CHECK_RC(enos_close(blocking_client), ENOS_OK);
+}
+
+/* Two clients whose first callbacks, running at the same time, each close
+ * the other client. */
+static enos_client *cross[2];
+static pthread_mutex_t cross_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cross_cv = PTHREAD_COND_INITIALIZER;
+static int cross_started, cross_finished, cross_rc[2];
+static void on_done_cross(void *user, int status) {
+    int me = (int)(intptr_t)user;
+    double end = h_now() + 5;
+    (void)status;
+    pthread_mutex_lock(&cross_mu);
+    cross_started++;
+    pthread_cond_broadcast(&cross_cv);
+    while (cross_started < 2 && h_now() < end) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec++;
+        pthread_cond_timedwait(&cross_cv, &cross_mu, &ts);
+    }
+    pthread_mutex_unlock(&cross_mu);
+    cross_rc[me] = enos_close(cross[1 - me]);
+    pthread_mutex_lock(&cross_mu);
+    cross_finished++;
+    pthread_cond_broadcast(&cross_cv);
+    pthread_mutex_unlock(&cross_mu);
+}
+
+static void test_cross_close(void) {
+    enos_config cfg;
+    char addr[64];
+    int fd = silent_server(addr, sizeof addr), i;
+    double end;
+    TEST("callbacks of two clients close each other at the same time: no deadlock");
+    CHECK(fd >= 0);
+    config_for(&cfg, addr);
+    for (i = 0; i < 2; i++) {
+        CHECK_RC(enos_init(&cfg, &cross[i]), ENOS_OK);
+    }
+    for (i = 0; i < 2; i++) {
+        CHECK_RC(enos_report_async(cross[i], "x", 1, on_done_cross, (void *)(intptr_t)i), ENOS_OK);
+    }
+    end = h_now() + 30;
+    pthread_mutex_lock(&cross_mu);
+    while (cross_finished < 2 && h_now() < end) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec++;
+        pthread_cond_timedwait(&cross_cv, &cross_mu, &ts);
+    }
+    i = cross_finished;
+    pthread_mutex_unlock(&cross_mu);
+    if (i < 2) {
+        fprintf(stderr, "    deadlocked: %d of 2 callbacks returned from enos_close\n", i);
+        CHECK(i == 2);
+        h_finish();
+        _exit(1);
+    }
+    /* Each closed the other: both OK, or one lost the race and found it closed. */
+    CHECK(cross_rc[0] == ENOS_OK || cross_rc[1] == ENOS_OK);
+    CHECK(cross_rc[0] == ENOS_OK || cross_rc[0] == ENOS_ERR_CLOSED);
+    CHECK(cross_rc[1] == ENOS_OK || cross_rc[1] == ENOS_ERR_CLOSED);
+    close(fd);
+}
+
 int main(void) {
     sim_addr = getenv("ENOS_SIM_ADDR");
     sim_log = getenv("ENOS_SIM_LOG");
@@ -417,5 +572,8 @@ int main(void) {
     test_busy();
     test_errors_through_callback();
     test_nofile();
+    test_async_then_blocking_order();
+    test_blocking_in_callback();
+    test_cross_close();
     return h_finish();
 }
