@@ -714,8 +714,12 @@ typedef void (*enos_done_fn)(void *user, int status);
  * from a callback of another client whose callbacks this client's callbacks
  * are themselves waiting for in enos_close() (two callbacks closing each
  * other's clients): it then returns without waiting instead of deadlocking.
- * A blocking call made inside a callback of its own client goes out at once,
- * ahead of that client's requests still waiting behind the callback.
+ * A blocking call (enos_report(), enos_publish(), ...) made while the client
+ * has asynchronous requests waiting first waits until they were sent, and so
+ * for the callbacks that run before them: do not hold, around a blocking
+ * call, a lock that a callback of the same client takes. A blocking call made
+ * inside a callback of its own client goes out at once, ahead of that
+ * client's requests still waiting behind the callback.
  *
  * Thread safety: any thread. Blocking: never (no network I/O on the caller's thread).
  */
