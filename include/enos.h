@@ -44,15 +44,18 @@
  * enos_version(), enos_last_error(), enos_get_stats(), enos_set_command_handler()
  * and enos_set_log_handler() do no network I/O and return at once (enos_close()
  * and the two setters may wait for a handler call in progress, and
- * enos_close() up to min(1.5 x ack_timeout_ms, 5 s) for the answer to a
- * queued report's exchange in flight).
+ * enos_close() for the client's outstanding asynchronous callbacks and up to
+ * min(1.5 x ack_timeout_ms, 5 s) for the answer to a queued report's
+ * exchange in flight).
  * enos_flush() and enos_next_command() wait up to their timeout.
  * enos_authenticate(), enos_report(), enos_publish(), enos_next_sign(),
  * enos_poll(), enos_reply() and the thing-model calls (enos_thing_request(),
  * enos_post_measurepoints(), enos_post_event(), enos_reply_result()) may
  * block on the network, but never longer than the RFC 7252 retransmission
  * window per exchange (MAX_TRANSMIT_WAIT = ack_timeout * 1.5 * (2^(max_retransmit+1) - 1);
- * about 93 s with the defaults), plus one re-authentication when one is needed.
+ * about 93 s with the defaults), plus one re-authentication when one is needed,
+ * plus, while the client has asynchronous requests waiting, the time those
+ * accepted before the call take (see "Asynchronous requests").
  * The number of exchanges is bounded too: a report, publish or reply is one
  * request plus at most one command fetch (a GET that a lone option 2100 in
  * the answer asks for); enos_poll() makes at most 8 requests in all. Commands
@@ -426,7 +429,8 @@ int enos_auth_sign(const char *product_key, const char *device_key, const char *
  *
  * Thread safety: any thread. Blocking: no network I/O of its own; waits for
  * the client's own goroutines to notice, for a command handler call in
- * progress and, with a state_dir, up to min(1.5 x ack_timeout_ms, 5 s) for
+ * progress, for the outstanding asynchronous callbacks (see
+ * enos_report_async()) and, with a state_dir, up to min(1.5 x ack_timeout_ms, 5 s) for
  * the answer to a queued report's exchange in flight.
  */
 int enos_close(enos_client *client);
