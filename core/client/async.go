@@ -101,6 +101,11 @@ func (c *Client) awaitEarlierAsync(ctx context.Context) (context.Context, error)
 // nothing was accepted and done is never called.
 //
 // After Close, requests still waiting run at once and end with CodeClosed.
+//
+// A blocking request of the client waits for the asynchronous requests
+// accepted before it (awaitEarlierAsync). A done function that makes a
+// blocking request of its own client must pass a context from InOwnCallback,
+// else that request waits for the requests queued behind the done function.
 func (c *Client) Go(run func(context.Context) (Outcome, error), done func(Outcome, error)) error {
 	q := &c.async
 	q.mu.Lock()
