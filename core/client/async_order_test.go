@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/libenos/libenos/internal/sim"
 )
@@ -46,4 +47,35 @@ func TestAsyncThenBlockingKeepsOrder(t *testing.T) {
 	if got[n] != "blocking" {
 		t.Fatalf("last record %q, want the blocking report", got[n])
 	}
+}
+
+// A done function that makes a blocking request of its own client, with
+// InOwnCallback, does not wait for the requests queued behind it.
+func TestAsyncBlockingInOwnDone(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	c := newClient(t, s.Addr())
+	const n = 10
+	inner := make(chan error, 1)
+	var wg sync.WaitGroup
+	wg.Add(n)
+	for i := range n {
+		if err := c.ReportAsync([]byte(fmt.Sprint(i)), func(Outcome, error) {
+			if i == 0 {
+				_, err := c.Report(InOwnCallback(context.Background()), []byte("inner"))
+				inner <- err
+			}
+			wg.Done()
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-inner:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a blocking report in a done function waited for the requests behind it")
+	}
+	wg.Wait()
 }
