@@ -557,6 +557,43 @@ static void test_cross_close(void) {
     close(fd);
 }
 
+static void test_queued_through_callback(void) {
+    enum { N = 5 };
+    enos_config cfg;
+    enos_client *c = NULL;
+    char addr[64], dir[] = "/tmp/enos-async-queued-XXXXXX", cmd[128];
+    int fd = silent_server(addr, sizeof addr), i, queued = 0;
+    TEST("with a state_dir, an undeliverable async report calls back ENOS_QUEUED (a success), each once");
+    CHECK(fd >= 0);
+    CHECK(mkdtemp(dir) != NULL);
+    tracker_init(&tr);
+    config_for(&cfg, addr);
+    cfg.ack_timeout_ms = 50;
+    cfg.max_retransmit = 1;
+    cfg.retry_interval_ms = 30000;
+    cfg.state_dir = dir;
+    CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+    for (i = 0; i < N; i++) {
+        jobs[i].t = &tr;
+        jobs[i].index = i;
+        CHECK_RC(enos_report_async(c, "q", 1, on_done, &jobs[i]), ENOS_OK);
+    }
+    CHECK(wait_for(&tr, N, 30) == N);
+    CHECK(count_calls(&tr, N, 1) == 0);
+    for (i = 0; i < N; i++) {
+        queued += tr.status[i] == ENOS_QUEUED;
+    }
+    if (queued != N) {
+        fprintf(stderr, "    %d of %d callbacks got ENOS_QUEUED (first status %d)\n", queued, N, tr.status[0]);
+    }
+    CHECK(queued == N);
+    CHECK(tr.order[0] == 0 && tr.order[N - 1] == N - 1);
+    CHECK_RC(enos_close(c), ENOS_OK);
+    close(fd);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void) {
     sim_addr = getenv("ENOS_SIM_ADDR");
     sim_log = getenv("ENOS_SIM_LOG");
@@ -575,5 +612,6 @@ int main(void) {
     test_async_then_blocking_order();
     test_blocking_in_callback();
     test_cross_close();
+    test_queued_through_callback();
     return h_finish();
 }
