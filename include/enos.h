@@ -819,8 +819,9 @@ int enos_thing_request(enos_client *client, const char *method, const char *para
  *
  * With a state_dir this goes through the offline queue exactly like
  * enos_report(): ENOS_QUEUED when EnOS is unreachable (or when earlier
- * messages wait), delivered later in order and never twice, with the sample
- * time and message id fixed at this call. A queued post that EnOS later
+ * messages wait), delivered later in order with the same at-least-once
+ * guarantee as a report (see "Delivery guarantees"), with the sample time
+ * and message id fixed at this call. A queued post that EnOS later
  * refuses (reply code not 200) is dropped, logged (ENOS_LOG_ERROR) and counted
  * in enos_stats.queue_dropped; it is sent once, never retried.
  *
@@ -927,7 +928,9 @@ const char *enos_last_reply_message(void);
  *
  * What drops a queued report. A report in the offline queue is dropped
  * (counted in queue_dropped, logged) only when EnOS itself refused it: a
- * 4.xx answer other than 4.01, after any re-authentication. Every other
+ * 4.xx answer other than 4.01, after any re-authentication, or, for a queued
+ * thing-model post (enos_post_measurepoints(), enos_post_event()), a 2.xx
+ * answer whose JSON reply code is not 200. Every other
  * failure keeps it for a later retry: no answer, 5.xx, a refused
  * authentication, 4.01, and local errors (ENOS_ERR_INVALID such as a token
  * whose signature does not fit, ENOS_ERR_STATE, ENOS_ERR_INTERNAL). The one
@@ -935,8 +938,9 @@ const char *enos_last_reply_message(void);
  * configuration (written by a client with another block_size): it can never
  * be sent and would block the queue forever, so it is dropped and logged.
  *
- * Order. Reports are recorded in call order, outages included: once a report
- * is queued, every report called after it goes behind it, also one that was
+ * Order. Reports and thing-model posts are recorded in call order, outages
+ * included (an asynchronous request counts from when it was accepted): once
+ * one is queued, every one called after it goes behind it, also one that was
  * already waiting for its turn while the earlier one was still being decided
  * (sent, unanswered, about to be queued). enos_publish() and enos_reply() are
  * not queued: during an outage they fail instead, and may reach EnOS before
