@@ -594,6 +594,77 @@ static void test_queued_through_callback(void) {
     CHECK(system(cmd) == 0);
 }
 
+/* Threads submitting while another thread closes the client. */
+typedef struct {
+    enos_client *c;
+    int base, accepted, last_rc;
+} racer;
+static void *race_submit(void *arg) {
+    racer *r = (racer *)arg;
+    int i;
+    for (i = 0; i < 5000; i++) {
+        int rc;
+        jobs[r->base + r->accepted].t = &tr;
+        jobs[r->base + r->accepted].index = r->base + r->accepted;
+        rc = enos_report_async(r->c, "r", 1, on_done, &jobs[r->base + r->accepted]);
+        if (rc != ENOS_OK) {
+            r->last_rc = rc;
+            break;
+        }
+        r->accepted++;
+    }
+    return NULL;
+}
+
+static void test_close_races_submits(void) {
+    enum { THREADS = 4 };
+    enos_config cfg;
+    enos_client *c = NULL;
+    pthread_t th[THREADS];
+    racer rs[THREADS];
+    int i, total = 0, done_at_close, bad;
+    TEST("enos_close racing enos_report_async of 4 threads: every accepted request called back exactly once");
+    tracker_init(&tr);
+    config_for(&cfg, sim_addr);
+    CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+    for (i = 0; i < THREADS; i++) {
+        rs[i].c = c;
+        rs[i].base = i * 5000;
+        rs[i].accepted = 0;
+        rs[i].last_rc = 0;
+        CHECK(pthread_create(&th[i], NULL, race_submit, &rs[i]) == 0);
+    }
+    h_sleep_ms(20);
+    CHECK_RC(enos_close(c), ENOS_OK);
+    pthread_mutex_lock(&tr.mu);
+    done_at_close = tr.done;
+    pthread_mutex_unlock(&tr.mu);
+    for (i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        total += rs[i].accepted;
+        CHECK(rs[i].accepted == 5000 || rs[i].last_rc == ENOS_ERR_CLOSED);
+    }
+    CHECK(wait_for(&tr, total, 30) == total);
+    h_sleep_ms(100);
+    bad = 0;
+    pthread_mutex_lock(&tr.mu);
+    for (i = 0; i < THREADS; i++) {
+        int k;
+        for (k = 0; k < rs[i].accepted; k++) {
+            bad += tr.calls[rs[i].base + k] != 1;
+        }
+    }
+    if (bad != 0 || tr.done != total || done_at_close != total) {
+        fprintf(stderr, "    %d accepted, %d callbacks (%d when enos_close returned), %d not called exactly once\n",
+                total, tr.done, done_at_close, bad);
+    }
+    CHECK(bad == 0);
+    CHECK(tr.done == total);
+    /* enos_close returned after every callback of a request accepted before it. */
+    CHECK(done_at_close == total);
+    pthread_mutex_unlock(&tr.mu);
+}
+
 int main(void) {
     sim_addr = getenv("ENOS_SIM_ADDR");
     sim_log = getenv("ENOS_SIM_LOG");
@@ -613,5 +684,6 @@ int main(void) {
     test_blocking_in_callback();
     test_cross_close();
     test_queued_through_callback();
+    test_close_races_submits();
     return h_finish();
 }
