@@ -297,6 +297,7 @@ func enosgo_init(cfg *C.enos_config, haveOut C.int, out *C.uintptr_t) (rc C.int)
 		c.Close()
 		return fail(fn, client.CodeInternal, "client handles exhausted")
 	}
+	c.SetKey(id)
 	*out = C.uintptr_t(id)
 	return 0
 }
@@ -511,7 +512,7 @@ func enosgo_close(h C.uintptr_t, inHandler C.int, inDoneOf C.uintptr_t) (rc C.in
 	// waiting would wait for ourselves.
 	if inHandler == 0 {
 		c.WaitHandler()
-		c.WaitAsyncFrom(uint64(inDoneOf), uint64(h))
+		c.WaitAsyncFrom(uint64(inDoneOf))
 	}
 	if err != nil && client.CodeOf(err) != client.CodeClosed {
 		return failErr(fn, err)

@@ -59,18 +59,11 @@ func enosgo_publish_async(h C.uintptr_t, topic *C.char, payload unsafe.Pointer, 
 	return 0
 }
 
-// A blocking call made from inside a done callback of its own client cannot
-// wait for that client's asynchronous requests behind the callback: tell the
-// core which thread is inside which client's callback.
+// Which client's done callback runs on this thread (its handle, the key the
+// core knows it by): a blocking call made from one must not wait for what
+// waits for that callback.
 func init() {
-	client.OwnCallbackProbe = func(c *client.Client) bool {
-		h := C.enosc_done_handle()
-		if h == 0 {
-			return false
-		}
-		got, ok := clients.get(uint64(h))
-		return ok && got == c
-	}
+	client.CallbackProbe = func() uint64 { return uint64(C.enosc_done_handle()) }
 }
 
 // doneCallback is the core's completion function for one asynchronous

@@ -723,7 +723,9 @@ typedef void (*enos_done_fn)(void *user, int status);
  * for the callbacks that run before them: do not hold, around a blocking
  * call, a lock that a callback of the same client takes. A blocking call made
  * inside a callback of its own client goes out at once, ahead of that
- * client's requests still waiting behind the callback.
+ * client's requests still waiting behind the callback; so does one made
+ * inside a callback of another client whose callbacks are themselves waiting
+ * (in a blocking call or enos_close()) for this client's.
  *
  * Thread safety: any thread. Blocking: never (no network I/O on the caller's thread).
  */

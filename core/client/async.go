@@ -59,21 +59,35 @@ func skipAsyncWait(ctx context.Context) context.Context {
 // that done function (they wait for it), so it goes out at once.
 func InOwnCallback(ctx context.Context) context.Context { return skipAsyncWait(ctx) }
 
-// OwnCallbackProbe, when set (the C export layer sets it once at start),
-// says whether the calling thread is inside a done function of c. It is
-// consulted only while c has asynchronous requests waiting.
-var OwnCallbackProbe func(c *Client) bool
+// CallbackProbe, when set (the C export layer sets it once at start),
+// returns the key (see SetKey) of the client whose done function runs on the
+// calling thread, 0 when none. It is consulted only while a client has
+// asynchronous requests waiting, and by nothing else.
+var CallbackProbe func() uint64
+
+// SetKey names the client for CallbackProbe and WaitAsyncFrom (the C export
+// layer uses its handle); 0, the default, names none.
+func (c *Client) SetKey(k uint64) { c.key.Store(k) }
 
 // awaitEarlierAsync makes a blocking request keep the accepted order: it
 // returns once every asynchronous request the client accepted before it has
 // been sent, and returns ctx marked so that later steps do not wait again.
+// From inside a done function of the same client it does not wait (the
+// requests behind that function wait for it), nor from inside one of another
+// client whose done functions are themselves waiting, directly or through
+// others, for this one's (the wait would never end).
 func (c *Client) awaitEarlierAsync(ctx context.Context) (context.Context, error) {
 	q := &c.async
 	if q.pending.Load() == 0 || ctx.Value(asyncRunKey{}) != nil {
 		return ctx, nil
 	}
-	if p := OwnCallbackProbe; p != nil && p(c) {
-		return skipAsyncWait(ctx), nil
+	if p := CallbackProbe; p != nil {
+		if waiter := p(); waiter != 0 {
+			if !enterAsyncWait(waiter, c.key.Load()) {
+				return skipAsyncWait(ctx), nil
+			}
+			defer leaveAsyncWait(waiter)
+		}
 	}
 	q.mu.Lock()
 	mark := q.accepted
@@ -207,36 +221,49 @@ func (c *Client) WaitAsync() {
 	c.async.drained.Wait()
 }
 
-// asyncWaits records, by caller-chosen keys (the C handles), which client's
-// done function is waiting in WaitAsyncFrom for which other client.
+// asyncWaits records, by client key, which client's done function is
+// waiting (in WaitAsyncFrom or awaitEarlierAsync) for which other client.
 var (
 	asyncWaitsMu sync.Mutex
 	asyncWaits   = map[uint64]uint64{}
 )
 
-// WaitAsyncFrom is WaitAsync called from inside a done function of the client
-// known as waiter (0: not from a done function); self is c's key. When c's
-// done functions are themselves waiting, directly or through other clients,
-// for waiter's (two callbacks closing each other's clients), waiting would
-// never end: it returns at once instead, as for a close from c's own callback,
-// and says so with false.
-func (c *Client) WaitAsyncFrom(waiter, self uint64) bool {
-	if waiter == 0 {
-		c.WaitAsync()
-		return true
-	}
+// enterAsyncWait records that waiter's done function is about to wait for
+// the client self; false (nothing recorded) when that wait would never end:
+// self is waiter, or self's done functions wait, directly or through other
+// clients, for waiter's.
+func enterAsyncWait(waiter, self uint64) bool {
 	asyncWaitsMu.Lock()
+	defer asyncWaitsMu.Unlock()
 	for k, seen := self, 0; k != 0 && seen <= len(asyncWaits); k, seen = asyncWaits[k], seen+1 {
 		if k == waiter {
-			asyncWaitsMu.Unlock()
 			return false
 		}
 	}
 	asyncWaits[waiter] = self
-	asyncWaitsMu.Unlock()
-	c.WaitAsync()
+	return true
+}
+
+func leaveAsyncWait(waiter uint64) {
 	asyncWaitsMu.Lock()
 	delete(asyncWaits, waiter)
 	asyncWaitsMu.Unlock()
+}
+
+// WaitAsyncFrom is WaitAsync called from inside a done function of the client
+// keyed waiter (0: not from a done function). When waiting would never end
+// (c's done functions wait, directly or through other clients, for waiter's:
+// two callbacks closing each other's clients), it returns at once instead,
+// as for a close from c's own callback, and says so with false.
+func (c *Client) WaitAsyncFrom(waiter uint64) bool {
+	if waiter == 0 {
+		c.WaitAsync()
+		return true
+	}
+	if !enterAsyncWait(waiter, c.key.Load()) {
+		return false
+	}
+	defer leaveAsyncWait(waiter)
+	c.WaitAsync()
 	return true
 }

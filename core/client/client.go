@@ -67,8 +67,10 @@ type Client struct {
 	closing  chan struct{}
 	poller   sync.WaitGroup
 
-	// async holds accepted asynchronous requests (async.go).
+	// async holds accepted asynchronous requests (async.go); key names the
+	// client to CallbackProbe and WaitAsyncFrom.
 	async asyncQueue
+	key   atomic.Uint64
 
 	stats statCounters
 

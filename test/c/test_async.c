@@ -665,6 +665,78 @@ static void test_close_races_submits(void) {
     pthread_mutex_unlock(&tr.mu);
 }
 
+/* Two clients whose first callbacks, running at the same time, each make a
+ * blocking report of the other client while both have requests waiting. */
+static enos_client *pair[2];
+static int pair_started, pair_finished, pair_rc[2] = {99, 99}, pair_calls;
+static void on_done_pair(void *user, int status) {
+    int me = (int)((intptr_t)user & 1), first = (int)((intptr_t)user >> 1) == 0;
+    double end = h_now() + 5;
+    (void)status;
+    pthread_mutex_lock(&cross_mu);
+    pair_calls++;
+    pthread_cond_broadcast(&cross_cv);
+    pthread_mutex_unlock(&cross_mu);
+    if (!first) {
+        return;
+    }
+    pthread_mutex_lock(&cross_mu);
+    pair_started++;
+    pthread_cond_broadcast(&cross_cv);
+    while (pair_started < 2 && h_now() < end) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec++;
+        pthread_cond_timedwait(&cross_cv, &cross_mu, &ts);
+    }
+    pthread_mutex_unlock(&cross_mu);
+    pair_rc[me] = enos_report(pair[1 - me], "cross", 5);
+    pthread_mutex_lock(&cross_mu);
+    pair_finished++;
+    pthread_cond_broadcast(&cross_cv);
+    pthread_mutex_unlock(&cross_mu);
+}
+
+static void test_cross_blocking(void) {
+    enos_config cfg;
+    int i, k, finished, calls;
+    double end;
+    TEST("callbacks of two clients make blocking reports of each other, both with requests waiting: no deadlock");
+    config_for(&cfg, sim_addr);
+    cfg.ack_timeout_ms = 1000;
+    cfg.max_retransmit = 4;
+    for (i = 0; i < 2; i++) {
+        CHECK_RC(enos_init(&cfg, &pair[i]), ENOS_OK);
+    }
+    for (k = 0; k < 3; k++) {
+        for (i = 0; i < 2; i++) {
+            CHECK_RC(enos_report_async(pair[i], "p", 1, on_done_pair, (void *)(intptr_t)(k << 1 | i)), ENOS_OK);
+        }
+    }
+    end = h_now() + 30;
+    pthread_mutex_lock(&cross_mu);
+    while ((pair_finished < 2 || pair_calls < 6) && h_now() < end) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec++;
+        pthread_cond_timedwait(&cross_cv, &cross_mu, &ts);
+    }
+    finished = pair_finished;
+    calls = pair_calls;
+    pthread_mutex_unlock(&cross_mu);
+    if (finished < 2 || calls < 6) {
+        fprintf(stderr, "    deadlocked: %d of 2 blocking reports returned, %d of 6 callbacks\n", finished, calls);
+        CHECK(finished == 2);
+        h_finish();
+        _exit(1);
+    }
+    CHECK_RC(pair_rc[0], ENOS_OK);
+    CHECK_RC(pair_rc[1], ENOS_OK);
+    for (i = 0; i < 2; i++) {
+        CHECK_RC(enos_close(pair[i]), ENOS_OK);
+    }
+}
+
 int main(void) {
     sim_addr = getenv("ENOS_SIM_ADDR");
     sim_log = getenv("ENOS_SIM_LOG");
@@ -685,5 +757,6 @@ int main(void) {
     test_cross_close();
     test_queued_through_callback();
     test_close_races_submits();
+    test_cross_blocking();
     return h_finish();
 }
