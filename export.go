@@ -305,6 +305,7 @@ func enosgo_init(cfg *C.enos_config, haveOut C.int, out *C.uintptr_t) (rc C.int)
 		c.Close()
 		return fail(fn, client.CodeInternal, "client handles exhausted")
 	}
+	c.SetKey(id)
 	*out = C.uintptr_t(id)
 	return 0
 }
@@ -502,7 +503,7 @@ func enosgo_auth_sign(pk, dk, secret *C.char, lifetime C.int32_t, out *C.char, o
 }
 
 //export enosgo_close
-func enosgo_close(h C.uintptr_t, inHandler C.int) (rc C.int) {
+func enosgo_close(h C.uintptr_t, inHandler C.int, inDoneOf C.uintptr_t) (rc C.int) {
 	const fn = "enos_close"
 	defer guard(fn, &rc)
 	if h == 0 {
@@ -519,7 +520,7 @@ func enosgo_close(h C.uintptr_t, inHandler C.int) (rc C.int) {
 	// waiting would wait for ourselves.
 	if inHandler == 0 {
 		c.WaitHandler()
-		c.WaitAsync()
+		c.WaitAsyncFrom(uint64(inDoneOf))
 	}
 	if err != nil && client.CodeOf(err) != client.CodeClosed {
 		return failErr(fn, err)

@@ -59,6 +59,13 @@ func enosgo_publish_async(h C.uintptr_t, topic *C.char, payload unsafe.Pointer, 
 	return 0
 }
 
+// Which client's done callback runs on this thread (its handle, the key the
+// core knows it by): a blocking call made from one must not wait for what
+// waits for that callback.
+func init() {
+	client.CallbackProbe = func() uint64 { return uint64(C.enosc_done_handle()) }
+}
+
 // doneCallback is the core's completion function for one asynchronous
 // request: it calls the C enos_done_fn with the status and last error that the
 // blocking call would have given.

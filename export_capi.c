@@ -136,6 +136,10 @@ void enosc_call_done(uintptr_t fn, uintptr_t user, uintptr_t handle, int status,
     in_done_callback = prev;
 }
 
+uintptr_t enosc_done_handle(void) {
+    return in_done_callback;
+}
+
 int enos_report_async(enos_client *client, const void *payload, size_t len, enos_done_fn fn, void *user) {
     return enosgo_report_async(handle_of(client), (void *)payload, len, (uintptr_t)fn, (uintptr_t)user);
 }
@@ -149,7 +153,9 @@ int enos_publish_async(enos_client *client, const char *topic, const void *paylo
 int enos_close(enos_client *client) {
     uintptr_t h = handle_of(client);
     /* Inside one of its own callbacks, enos_close cannot wait for them. */
-    return enosgo_close(h, h != 0 && (in_command_handler == h || in_done_callback == h));
+    /* From a callback of another client, the core also must not wait for
+     * a client whose callbacks wait for that one (enos_close in a cycle). */
+    return enosgo_close(h, h != 0 && (in_command_handler == h || in_done_callback == h), in_done_callback);
 }
 
 int enos_flush(enos_client *client, int32_t timeout_ms) {

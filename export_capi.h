@@ -30,4 +30,7 @@ void enosc_call_log(uintptr_t fn, uintptr_t user, int level, const char *msg);
 void enosc_call_done(uintptr_t fn, uintptr_t user, uintptr_t handle, int status,
                      const char *msg, size_t len);
 
+/* The client whose done callback runs on the calling thread (0: none). */
+uintptr_t enosc_done_handle(void);
+
 #endif

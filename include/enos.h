@@ -44,15 +44,18 @@
  * enos_version(), enos_last_error(), enos_get_stats(), enos_set_command_handler()
  * and enos_set_log_handler() do no network I/O and return at once (enos_close()
  * and the two setters may wait for a handler call in progress, and
- * enos_close() up to min(1.5 x ack_timeout_ms, 5 s) for the answer to a
- * queued report's exchange in flight).
+ * enos_close() for the client's outstanding asynchronous callbacks and up to
+ * min(1.5 x ack_timeout_ms, 5 s) for the answer to a queued report's
+ * exchange in flight).
  * enos_flush() and enos_next_command() wait up to their timeout.
  * enos_authenticate(), enos_report(), enos_publish(), enos_next_sign(),
  * enos_poll(), enos_reply() and the thing-model calls (enos_thing_request(),
  * enos_post_measurepoints(), enos_post_event(), enos_reply_result()) may
  * block on the network, but never longer than the RFC 7252 retransmission
  * window per exchange (MAX_TRANSMIT_WAIT = ack_timeout * 1.5 * (2^(max_retransmit+1) - 1);
- * about 93 s with the defaults), plus one re-authentication when one is needed.
+ * about 93 s with the defaults), plus one re-authentication when one is needed,
+ * plus, while the client has asynchronous requests waiting, the time those
+ * accepted before the call take (see "Asynchronous requests").
  * The number of exchanges is bounded too: a report, publish or reply is one
  * request plus at most one command fetch (a GET that a lone option 2100 in
  * the answer asks for); enos_poll() makes at most 8 requests in all. Commands
@@ -440,7 +443,8 @@ int enos_auth_sign(const char *product_key, const char *device_key, const char *
  *
  * Thread safety: any thread. Blocking: no network I/O of its own; waits for
  * the client's own goroutines to notice, for a command handler call in
- * progress and, with a state_dir, up to min(1.5 x ack_timeout_ms, 5 s) for
+ * progress, for the outstanding asynchronous callbacks (see
+ * enos_report_async()) and, with a state_dir, up to min(1.5 x ack_timeout_ms, 5 s) for
  * the answer to a queued report's exchange in flight.
  */
 int enos_close(enos_client *client);
@@ -743,7 +747,18 @@ typedef void (*enos_done_fn)(void *user, int status);
  * called is called with ENOS_ERR_CLOSED (or with the outcome of the exchange
  * in progress), and enos_close() returns only after the last one returned,
  * except when it is called from one of this client's own callbacks or command
- * handler (it cannot wait for itself; the remaining callbacks then follow).
+ * handler (it cannot wait for itself; the remaining callbacks then follow), or
+ * from a callback of another client whose callbacks this client's callbacks
+ * are themselves waiting for in enos_close() (two callbacks closing each
+ * other's clients): it then returns without waiting instead of deadlocking.
+ * A blocking call (enos_report(), enos_publish(), ...) made while the client
+ * has asynchronous requests waiting first waits until they were sent, and so
+ * for the callbacks that run before them: do not hold, around a blocking
+ * call, a lock that a callback of the same client takes. A blocking call made
+ * inside a callback of its own client goes out at once, ahead of that
+ * client's requests still waiting behind the callback; so does one made
+ * inside a callback of another client whose callbacks are themselves waiting
+ * (in a blocking call or enos_close()) for this client's.
  *
  * Thread safety: any thread. Blocking: never (no network I/O on the caller's thread).
  */
@@ -839,8 +854,9 @@ int enos_thing_request(enos_client *client, const char *method, const char *para
  *
  * With a state_dir this goes through the offline queue exactly like
  * enos_report(): ENOS_QUEUED when EnOS is unreachable (or when earlier
- * messages wait), delivered later in order and never twice, with the sample
- * time and message id fixed at this call. A queued post that EnOS later
+ * messages wait), delivered later in order with the same at-least-once
+ * guarantee as a report (see "Delivery guarantees"), with the sample time
+ * and message id fixed at this call. A queued post that EnOS later
  * refuses (reply code not 200) is dropped, logged (ENOS_LOG_ERROR) and counted
  * in enos_stats.queue_dropped; it is sent once, never retried.
  *
@@ -947,7 +963,9 @@ const char *enos_last_reply_message(void);
  *
  * What drops a queued report. A report in the offline queue is dropped
  * (counted in queue_dropped, logged) only when EnOS itself refused it: a
- * 4.xx answer other than 4.01, after any re-authentication. Every other
+ * 4.xx answer other than 4.01, after any re-authentication, or, for a queued
+ * thing-model post (enos_post_measurepoints(), enos_post_event()), a 2.xx
+ * answer whose JSON reply code is not 200. Every other
  * failure keeps it for a later retry: no answer, 5.xx, a refused
  * authentication, 4.01, and local errors (ENOS_ERR_INVALID such as a token
  * whose signature does not fit, ENOS_ERR_STATE, ENOS_ERR_INTERNAL). The one
@@ -955,8 +973,9 @@ const char *enos_last_reply_message(void);
  * configuration (written by a client with another block_size): it can never
  * be sent and would block the queue forever, so it is dropped and logged.
  *
- * Order. Reports are recorded in call order, outages included: once a report
- * is queued, every report called after it goes behind it, also one that was
+ * Order. Reports and thing-model posts are recorded in call order, outages
+ * included (an asynchronous request counts from when it was accepted): once
+ * one is queued, every one called after it goes behind it, also one that was
  * already waiting for its turn while the earlier one was still being decided
  * (sent, unanswered, about to be queued). enos_publish() and enos_reply() are
  * not queued: during an outage they fail instead, and may reach EnOS before

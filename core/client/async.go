@@ -35,6 +35,77 @@ type asyncQueue struct {
 	draining bool
 	closed   bool
 	drained  sync.WaitGroup // the draining goroutine, if any
+
+	// accepted counts requests ever accepted, ran those whose run returned;
+	// progress is closed and replaced whenever ran grows. A blocking request
+	// waits until ran reaches the accepted count it saw (awaitEarlierAsync).
+	accepted, ran uint64
+	progress      chan struct{}
+	pending       atomic.Int64 // accepted - ran, for the lock-free fast path
+}
+
+// asyncRunKey marks the context of a request that must not wait for the
+// client's earlier asynchronous requests: an asynchronous request itself, the
+// client's own background work, a blocking request already past the wait, or
+// one made from inside a done function of the client (InOwnCallback).
+type asyncRunKey struct{}
+
+func skipAsyncWait(ctx context.Context) context.Context {
+	return context.WithValue(ctx, asyncRunKey{}, true)
+}
+
+// InOwnCallback marks ctx for a blocking request made from inside a done
+// function of the same client: it cannot wait for the requests queued behind
+// that done function (they wait for it), so it goes out at once.
+func InOwnCallback(ctx context.Context) context.Context { return skipAsyncWait(ctx) }
+
+// CallbackProbe, when set (the C export layer sets it once at start),
+// returns the key (see SetKey) of the client whose done function runs on the
+// calling thread, 0 when none. It is consulted only while a client has
+// asynchronous requests waiting, and by nothing else.
+var CallbackProbe func() uint64
+
+// SetKey names the client for CallbackProbe and WaitAsyncFrom (the C export
+// layer uses its handle); 0, the default, names none.
+func (c *Client) SetKey(k uint64) { c.key.Store(k) }
+
+// awaitEarlierAsync makes a blocking request keep the accepted order: it
+// returns once every asynchronous request the client accepted before it has
+// been sent, and returns ctx marked so that later steps do not wait again.
+// From inside a done function of the same client it does not wait (the
+// requests behind that function wait for it), nor from inside one of another
+// client whose done functions are themselves waiting, directly or through
+// others, for this one's (the wait would never end).
+func (c *Client) awaitEarlierAsync(ctx context.Context) (context.Context, error) {
+	q := &c.async
+	if q.pending.Load() == 0 || ctx.Value(asyncRunKey{}) != nil {
+		return ctx, nil
+	}
+	if p := CallbackProbe; p != nil {
+		if waiter := p(); waiter != 0 {
+			if !enterAsyncWait(waiter, c.key.Load()) {
+				return skipAsyncWait(ctx), nil
+			}
+			defer leaveAsyncWait(waiter)
+		}
+	}
+	q.mu.Lock()
+	mark := q.accepted
+	for q.ran < mark {
+		if q.progress == nil {
+			q.progress = make(chan struct{})
+		}
+		ch := q.progress
+		q.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx, ctxError(ctx.Err())
+		}
+		q.mu.Lock()
+	}
+	q.mu.Unlock()
+	return skipAsyncWait(ctx), nil
 }
 
 // Go accepts run for this client and returns at once. On nil, done is called
@@ -44,6 +115,11 @@ type asyncQueue struct {
 // nothing was accepted and done is never called.
 //
 // After Close, requests still waiting run at once and end with CodeClosed.
+//
+// A blocking request of the client waits for the asynchronous requests
+// accepted before it (awaitEarlierAsync). A done function that makes a
+// blocking request of its own client must pass a context from InOwnCallback,
+// else that request waits for the requests queued behind the done function.
 func (c *Client) Go(run func(context.Context) (Outcome, error), done func(Outcome, error)) error {
 	q := &c.async
 	q.mu.Lock()
@@ -56,6 +132,8 @@ func (c *Client) Go(run func(context.Context) (Outcome, error), done func(Outcom
 		return errBusy
 	}
 	q.jobs = append(q.jobs, asyncJob{run: run, done: done})
+	q.accepted++
+	q.pending.Add(1)
 	if !q.draining {
 		q.draining = true
 		q.drained.Add(1)
@@ -99,6 +177,14 @@ func (c *Client) drainAsync() {
 		q.mu.Unlock()
 
 		out, err := runJob(j.run)
+		q.mu.Lock()
+		q.ran++
+		q.pending.Add(-1)
+		if q.progress != nil {
+			close(q.progress)
+			q.progress = nil
+		}
+		q.mu.Unlock()
 		outstanding.Add(-1)
 		j.done(out, err)
 	}
@@ -117,7 +203,7 @@ func runJob(run func(context.Context) (Outcome, error)) (out Outcome, err error)
 			out, err = Outcome{}, errorf(CodeInternal, "internal error (recovered panic): %s", msg)
 		}
 	}()
-	return run(context.Background())
+	return run(skipAsyncWait(context.Background()))
 }
 
 // closeAsync refuses new asynchronous requests; those waiting end with
@@ -133,4 +219,51 @@ func (c *Client) closeAsync() {
 // the same client (it would wait for itself).
 func (c *Client) WaitAsync() {
 	c.async.drained.Wait()
+}
+
+// asyncWaits records, by client key, which client's done function is
+// waiting (in WaitAsyncFrom or awaitEarlierAsync) for which other client.
+var (
+	asyncWaitsMu sync.Mutex
+	asyncWaits   = map[uint64]uint64{}
+)
+
+// enterAsyncWait records that waiter's done function is about to wait for
+// the client self; false (nothing recorded) when that wait would never end:
+// self is waiter, or self's done functions wait, directly or through other
+// clients, for waiter's.
+func enterAsyncWait(waiter, self uint64) bool {
+	asyncWaitsMu.Lock()
+	defer asyncWaitsMu.Unlock()
+	for k, seen := self, 0; k != 0 && seen <= len(asyncWaits); k, seen = asyncWaits[k], seen+1 {
+		if k == waiter {
+			return false
+		}
+	}
+	asyncWaits[waiter] = self
+	return true
+}
+
+func leaveAsyncWait(waiter uint64) {
+	asyncWaitsMu.Lock()
+	delete(asyncWaits, waiter)
+	asyncWaitsMu.Unlock()
+}
+
+// WaitAsyncFrom is WaitAsync called from inside a done function of the client
+// keyed waiter (0: not from a done function). When waiting would never end
+// (c's done functions wait, directly or through other clients, for waiter's:
+// two callbacks closing each other's clients), it returns at once instead,
+// as for a close from c's own callback, and says so with false.
+func (c *Client) WaitAsyncFrom(waiter uint64) bool {
+	if waiter == 0 {
+		c.WaitAsync()
+		return true
+	}
+	if !enterAsyncWait(waiter, c.key.Load()) {
+		return false
+	}
+	defer leaveAsyncWait(waiter)
+	c.WaitAsync()
+	return true
 }

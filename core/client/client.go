@@ -70,8 +70,10 @@ type Client struct {
 	poller   sync.WaitGroup // automatic polls running (pollsched.go)
 	pollAt   *pollEntry     // place in the poll scheduler; nil without PollInterval
 
-	// async holds accepted asynchronous requests (async.go).
+	// async holds accepted asynchronous requests (async.go); key names the
+	// client to CallbackProbe and WaitAsyncFrom.
 	async asyncQueue
+	key   atomic.Uint64
 
 	stats statCounters
 
@@ -110,7 +112,8 @@ func New(cfg Config) (*Client, error) {
 		turn:       make(chan struct{}, 1),
 		signer:     signer,
 	}
-	c.life, c.lifeDone = context.WithCancel(context.Background())
+	// Background work (queue worker, poller) never waits for asynchronous requests.
+	c.life, c.lifeDone = context.WithCancel(skipAsyncWait(context.Background()))
 	c.closing = make(chan struct{})
 	if cfg.Security == SecurityDTLS {
 		if c.dtls, err = newDTLSConn(cfg); err != nil {
@@ -147,6 +150,9 @@ func (c *Client) Window() time.Duration {
 func (c *Client) acquire(ctx context.Context) error {
 	if c.closed.Load() {
 		return errClosed
+	}
+	if _, err := c.awaitEarlierAsync(ctx); err != nil {
+		return err
 	}
 	select {
 	case c.turn <- struct{}{}:

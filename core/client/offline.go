@@ -99,6 +99,10 @@ func (c *Client) deliverOrQueue(ctx context.Context, it queue.Item, check func(R
 	if c.closed.Load() {
 		return Outcome{}, errClosed
 	}
+	ctx, err := c.awaitEarlierAsync(ctx) // before looking at the queue: keep the accepted order
+	if err != nil {
+		return Outcome{}, err
+	}
 	if c.queueLen() > 0 {
 		return c.enqueueBehind(it)
 	}

@@ -13,6 +13,16 @@ import (
 // maxBlockwiseBody bounds a request body assembled from Block1 blocks.
 const maxBlockwiseBody = 1 << 20
 
+// Bounds on what unfinished transfers hold all together, so that peers that
+// start transfers from many endpoints and paths and never finish them cannot
+// grow the simulator's memory without limit: past maxBlockTransfers a new
+// transfer is refused with 5.03, and a block that would take the bytes held
+// past maxBlockwiseHeld is refused with 4.13 (its transfer is dropped).
+const (
+	maxBlockTransfers = 10000
+	maxBlockwiseHeld  = 64 << 20
+)
+
 // blockKey identifies one Block1 transfer: RFC 7959 §2.3 lets the token change
 // from block to block, so blocks are matched by endpoint, method and path.
 type blockKey struct {
@@ -30,16 +40,19 @@ type assembly struct {
 // two-generation scheme as exchangeCache.
 type blockAssembler struct {
 	lifetime int64
+	maxHeld  int64 // maxBlockwiseHeld (lowered by tests)
 
 	mu        sync.Mutex
 	current   map[blockKey]*assembly
 	previous  map[blockKey]*assembly
 	rotatedAt int64
+	held      int64 // body bytes of all unfinished transfers
 }
 
 func newBlockAssembler(lifetime time.Duration, now time.Time) *blockAssembler {
 	return &blockAssembler{
 		lifetime:  int64(lifetime),
+		maxHeld:   maxBlockwiseHeld,
 		current:   make(map[blockKey]*assembly),
 		previous:  make(map[blockKey]*assembly),
 		rotatedAt: now.UnixNano(),
@@ -66,6 +79,9 @@ func (b *blockAssembler) add(k blockKey, num uint32, more bool, size int, payloa
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if t-b.rotatedAt >= b.lifetime {
+		for _, old := range b.previous { // abandoned for a lifetime or more
+			b.held -= int64(len(old.body))
+		}
 		b.previous, b.current = b.current, make(map[blockKey]*assembly, len(b.current))
 		b.rotatedAt = t
 	}
@@ -77,24 +93,43 @@ func (b *blockAssembler) add(k blockKey, num uint32, more bool, size int, payloa
 		}
 	}
 	if num == 0 {
+		if a != nil { // a restart of the transfer
+			b.drop(k, a)
+		}
+		if len(b.current)+len(b.previous) >= maxBlockTransfers {
+			return blockResult{errCode: codes.ServiceUnavailable, errText: "too many unfinished Block1 transfers"}
+		}
 		a = &assembly{}
 		b.current[k] = a
 	}
 	offset := int64(num) * int64(size)
 	if a == nil || offset != int64(len(a.body)) {
-		delete(b.current, k)
+		if a != nil {
+			b.drop(k, a)
+		}
 		return blockResult{errCode: codes.RequestEntityIncomplete, errText: "Block1 block out of sequence"}
 	}
 	if len(a.body)+len(payload) > maxBlockwiseBody {
-		delete(b.current, k)
+		b.drop(k, a)
 		return blockResult{errCode: codes.RequestEntityTooLarge, errText: "request body over 1 MiB"}
 	}
+	if b.held+int64(len(payload)) > b.maxHeld {
+		b.drop(k, a)
+		return blockResult{errCode: codes.RequestEntityTooLarge, errText: "too many bytes in unfinished Block1 transfers"}
+	}
 	a.body = append(a.body, payload...)
+	b.held += int64(len(payload))
 	if more {
 		return blockResult{}
 	}
-	delete(b.current, k)
+	b.drop(k, a)
 	return blockResult{complete: true, body: a.body}
+}
+
+// drop forgets transfer k (a) and the bytes it holds.
+func (b *blockAssembler) drop(k blockKey, a *assembly) {
+	delete(b.current, k)
+	b.held -= int64(len(a.body))
 }
 
 // pending is the number of unfinished transfers.

@@ -420,6 +420,341 @@ static void test_nofile(void) {
     }
 }
 
+/* Where payload i's record starts in the simulator's log (NULL: absent). */
+static const char *find_record(const char *log, const char *kind, int i) {
+    char payload[96], needle[300], enc[200];
+    size_t n = make_payload(payload, sizeof payload, kind, i);
+    b64((const unsigned char *)payload, n, enc);
+    snprintf(needle, sizeof needle, "\"payload\":\"%s\"", enc);
+    return strstr(log, needle);
+}
+
+static void test_async_then_blocking_order(void) {
+    enum { N = 40 };
+    enos_config cfg;
+    enos_client *c = NULL;
+    char payload[96], *log;
+    const char *blocking;
+    int i, after = 0;
+    TEST("async reports, then a blocking enos_report on the same thread: it goes out after them");
+    tracker_init(&tr);
+    config_for(&cfg, sim_addr);
+    cfg.ack_timeout_ms = 1000;
+    cfg.max_retransmit = 4;
+    CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+    for (i = 0; i < N; i++) {
+        size_t n = make_payload(payload, sizeof payload, "before", i);
+        jobs[i].t = &tr;
+        jobs[i].index = i;
+        CHECK_RC(enos_report_async(c, payload, n, on_done, &jobs[i]), ENOS_OK);
+    }
+    {
+        size_t n = make_payload(payload, sizeof payload, "blocking", 0);
+        CHECK_RC(enos_report(c, payload, n), ENOS_OK);
+    }
+    CHECK(wait_for(&tr, N, 60) == N);
+    CHECK_RC(enos_close(c), ENOS_OK);
+    log = read_file(sim_log);
+    CHECK(log != NULL);
+    if (log == NULL) {
+        return;
+    }
+    blocking = find_record(log, "blocking", 0);
+    CHECK(blocking != NULL);
+    for (i = 0; i < N && blocking != NULL; i++) {
+        const char *hit = find_record(log, "before", i);
+        after += hit != NULL && hit < blocking;
+    }
+    if (after != N) {
+        fprintf(stderr, "    only %d of %d earlier async reports were recorded before the blocking one\n", after, N);
+    }
+    CHECK(after == N);
+    free(log);
+}
+
+/* A callback that makes a blocking report of its own client while more
+ * requests of that client wait behind it. */
+static enos_client *blocking_client;
+static int blocking_rc = 99;
+static void on_done_blocking(void *user, int status) {
+    job *j = (job *)user;
+    if (j->index == 0) {
+        char payload[96];
+        size_t n = make_payload(payload, sizeof payload, "incallback", 0);
+        blocking_rc = enos_report(blocking_client, payload, n);
+    }
+    on_done(user, status);
+}
+
+static void test_blocking_in_callback(void) {
+    enum { N = 10 };
+    enos_config cfg;
+    int i;
+    TEST("a blocking enos_report inside a callback, more requests behind it: no deadlock");
+    tracker_init(&tr);
+    config_for(&cfg, sim_addr);
+    cfg.ack_timeout_ms = 1000;
+    cfg.max_retransmit = 4;
+    CHECK_RC(enos_init(&cfg, &blocking_client), ENOS_OK);
+    for (i = 0; i < N; i++) {
+        jobs[i].t = &tr;
+        jobs[i].index = i;
+        CHECK_RC(enos_report_async(blocking_client, "z", 1, on_done_blocking, &jobs[i]), ENOS_OK);
+    }
+    CHECK(wait_for(&tr, N, 30) == N);
+    if (tr.done != N) {
+        fprintf(stderr, "    deadlocked: %d of %d callbacks\n", tr.done, N);
+        h_finish();
+        _exit(1);
+    }
+    CHECK_RC(blocking_rc, ENOS_OK);
+    CHECK_RC(enos_close(blocking_client), ENOS_OK);
+}
+
+/* Two clients whose first callbacks, running at the same time, each close
+ * the other client. */
+static enos_client *cross[2];
+static pthread_mutex_t cross_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cross_cv = PTHREAD_COND_INITIALIZER;
+static int cross_started, cross_finished, cross_rc[2];
+static void on_done_cross(void *user, int status) {
+    int me = (int)(intptr_t)user;
+    double end = h_now() + 5;
+    (void)status;
+    pthread_mutex_lock(&cross_mu);
+    cross_started++;
+    pthread_cond_broadcast(&cross_cv);
+    while (cross_started < 2 && h_now() < end) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec++;
+        pthread_cond_timedwait(&cross_cv, &cross_mu, &ts);
+    }
+    pthread_mutex_unlock(&cross_mu);
+    cross_rc[me] = enos_close(cross[1 - me]);
+    pthread_mutex_lock(&cross_mu);
+    cross_finished++;
+    pthread_cond_broadcast(&cross_cv);
+    pthread_mutex_unlock(&cross_mu);
+}
+
+static void test_cross_close(void) {
+    enos_config cfg;
+    char addr[64];
+    int fd = silent_server(addr, sizeof addr), i;
+    double end;
+    TEST("callbacks of two clients close each other at the same time: no deadlock");
+    CHECK(fd >= 0);
+    config_for(&cfg, addr);
+    for (i = 0; i < 2; i++) {
+        CHECK_RC(enos_init(&cfg, &cross[i]), ENOS_OK);
+    }
+    for (i = 0; i < 2; i++) {
+        CHECK_RC(enos_report_async(cross[i], "x", 1, on_done_cross, (void *)(intptr_t)i), ENOS_OK);
+    }
+    end = h_now() + 30;
+    pthread_mutex_lock(&cross_mu);
+    while (cross_finished < 2 && h_now() < end) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec++;
+        pthread_cond_timedwait(&cross_cv, &cross_mu, &ts);
+    }
+    i = cross_finished;
+    pthread_mutex_unlock(&cross_mu);
+    if (i < 2) {
+        fprintf(stderr, "    deadlocked: %d of 2 callbacks returned from enos_close\n", i);
+        CHECK(i == 2);
+        h_finish();
+        _exit(1);
+    }
+    /* Each closed the other: both OK, or one lost the race and found it closed. */
+    CHECK(cross_rc[0] == ENOS_OK || cross_rc[1] == ENOS_OK);
+    CHECK(cross_rc[0] == ENOS_OK || cross_rc[0] == ENOS_ERR_CLOSED);
+    CHECK(cross_rc[1] == ENOS_OK || cross_rc[1] == ENOS_ERR_CLOSED);
+    close(fd);
+}
+
+static void test_queued_through_callback(void) {
+    enum { N = 5 };
+    enos_config cfg;
+    enos_client *c = NULL;
+    char addr[64], dir[] = "/tmp/enos-async-queued-XXXXXX", cmd[128];
+    int fd = silent_server(addr, sizeof addr), i, queued = 0;
+    TEST("with a state_dir, an undeliverable async report calls back ENOS_QUEUED (a success), each once");
+    CHECK(fd >= 0);
+    CHECK(mkdtemp(dir) != NULL);
+    tracker_init(&tr);
+    config_for(&cfg, addr);
+    cfg.ack_timeout_ms = 50;
+    cfg.max_retransmit = 1;
+    cfg.retry_interval_ms = 30000;
+    cfg.state_dir = dir;
+    CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+    for (i = 0; i < N; i++) {
+        jobs[i].t = &tr;
+        jobs[i].index = i;
+        CHECK_RC(enos_report_async(c, "q", 1, on_done, &jobs[i]), ENOS_OK);
+    }
+    CHECK(wait_for(&tr, N, 30) == N);
+    CHECK(count_calls(&tr, N, 1) == 0);
+    for (i = 0; i < N; i++) {
+        queued += tr.status[i] == ENOS_QUEUED;
+    }
+    if (queued != N) {
+        fprintf(stderr, "    %d of %d callbacks got ENOS_QUEUED (first status %d)\n", queued, N, tr.status[0]);
+    }
+    CHECK(queued == N);
+    CHECK(tr.order[0] == 0 && tr.order[N - 1] == N - 1);
+    CHECK_RC(enos_close(c), ENOS_OK);
+    close(fd);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
+/* Threads submitting while another thread closes the client. */
+typedef struct {
+    enos_client *c;
+    int base, accepted, last_rc;
+} racer;
+static void *race_submit(void *arg) {
+    racer *r = (racer *)arg;
+    int i;
+    for (i = 0; i < 5000; i++) {
+        int rc;
+        jobs[r->base + r->accepted].t = &tr;
+        jobs[r->base + r->accepted].index = r->base + r->accepted;
+        rc = enos_report_async(r->c, "r", 1, on_done, &jobs[r->base + r->accepted]);
+        if (rc != ENOS_OK) {
+            r->last_rc = rc;
+            break;
+        }
+        r->accepted++;
+    }
+    return NULL;
+}
+
+static void test_close_races_submits(void) {
+    enum { THREADS = 4 };
+    enos_config cfg;
+    enos_client *c = NULL;
+    pthread_t th[THREADS];
+    racer rs[THREADS];
+    int i, total = 0, done_at_close, bad;
+    TEST("enos_close racing enos_report_async of 4 threads: every accepted request called back exactly once");
+    tracker_init(&tr);
+    config_for(&cfg, sim_addr);
+    CHECK_RC(enos_init(&cfg, &c), ENOS_OK);
+    for (i = 0; i < THREADS; i++) {
+        rs[i].c = c;
+        rs[i].base = i * 5000;
+        rs[i].accepted = 0;
+        rs[i].last_rc = 0;
+        CHECK(pthread_create(&th[i], NULL, race_submit, &rs[i]) == 0);
+    }
+    h_sleep_ms(20);
+    CHECK_RC(enos_close(c), ENOS_OK);
+    pthread_mutex_lock(&tr.mu);
+    done_at_close = tr.done;
+    pthread_mutex_unlock(&tr.mu);
+    for (i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        total += rs[i].accepted;
+        CHECK(rs[i].accepted == 5000 || rs[i].last_rc == ENOS_ERR_CLOSED);
+    }
+    CHECK(wait_for(&tr, total, 30) == total);
+    h_sleep_ms(100);
+    bad = 0;
+    pthread_mutex_lock(&tr.mu);
+    for (i = 0; i < THREADS; i++) {
+        int k;
+        for (k = 0; k < rs[i].accepted; k++) {
+            bad += tr.calls[rs[i].base + k] != 1;
+        }
+    }
+    if (bad != 0 || tr.done != total || done_at_close != total) {
+        fprintf(stderr, "    %d accepted, %d callbacks (%d when enos_close returned), %d not called exactly once\n",
+                total, tr.done, done_at_close, bad);
+    }
+    CHECK(bad == 0);
+    CHECK(tr.done == total);
+    /* enos_close returned after every callback of a request accepted before it. */
+    CHECK(done_at_close == total);
+    pthread_mutex_unlock(&tr.mu);
+}
+
+/* Two clients whose first callbacks, running at the same time, each make a
+ * blocking report of the other client while both have requests waiting. */
+static enos_client *pair[2];
+static int pair_started, pair_finished, pair_rc[2] = {99, 99}, pair_calls;
+static void on_done_pair(void *user, int status) {
+    int me = (int)((intptr_t)user & 1), first = (int)((intptr_t)user >> 1) == 0;
+    double end = h_now() + 5;
+    (void)status;
+    pthread_mutex_lock(&cross_mu);
+    pair_calls++;
+    pthread_cond_broadcast(&cross_cv);
+    pthread_mutex_unlock(&cross_mu);
+    if (!first) {
+        return;
+    }
+    pthread_mutex_lock(&cross_mu);
+    pair_started++;
+    pthread_cond_broadcast(&cross_cv);
+    while (pair_started < 2 && h_now() < end) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec++;
+        pthread_cond_timedwait(&cross_cv, &cross_mu, &ts);
+    }
+    pthread_mutex_unlock(&cross_mu);
+    pair_rc[me] = enos_report(pair[1 - me], "cross", 5);
+    pthread_mutex_lock(&cross_mu);
+    pair_finished++;
+    pthread_cond_broadcast(&cross_cv);
+    pthread_mutex_unlock(&cross_mu);
+}
+
+static void test_cross_blocking(void) {
+    enos_config cfg;
+    int i, k, finished, calls;
+    double end;
+    TEST("callbacks of two clients make blocking reports of each other, both with requests waiting: no deadlock");
+    config_for(&cfg, sim_addr);
+    cfg.ack_timeout_ms = 1000;
+    cfg.max_retransmit = 4;
+    for (i = 0; i < 2; i++) {
+        CHECK_RC(enos_init(&cfg, &pair[i]), ENOS_OK);
+    }
+    for (k = 0; k < 3; k++) {
+        for (i = 0; i < 2; i++) {
+            CHECK_RC(enos_report_async(pair[i], "p", 1, on_done_pair, (void *)(intptr_t)(k << 1 | i)), ENOS_OK);
+        }
+    }
+    end = h_now() + 30;
+    pthread_mutex_lock(&cross_mu);
+    while ((pair_finished < 2 || pair_calls < 6) && h_now() < end) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec++;
+        pthread_cond_timedwait(&cross_cv, &cross_mu, &ts);
+    }
+    finished = pair_finished;
+    calls = pair_calls;
+    pthread_mutex_unlock(&cross_mu);
+    if (finished < 2 || calls < 6) {
+        fprintf(stderr, "    deadlocked: %d of 2 blocking reports returned, %d of 6 callbacks\n", finished, calls);
+        CHECK(finished == 2);
+        h_finish();
+        _exit(1);
+    }
+    CHECK_RC(pair_rc[0], ENOS_OK);
+    CHECK_RC(pair_rc[1], ENOS_OK);
+    for (i = 0; i < 2; i++) {
+        CHECK_RC(enos_close(pair[i]), ENOS_OK);
+    }
+}
+
 int main(void) {
     sim_addr = getenv("ENOS_SIM_ADDR");
     sim_log = getenv("ENOS_SIM_LOG");
@@ -435,5 +770,11 @@ int main(void) {
     test_busy();
     test_errors_through_callback();
     test_nofile();
+    test_async_then_blocking_order();
+    test_blocking_in_callback();
+    test_cross_close();
+    test_queued_through_callback();
+    test_close_races_submits();
+    test_cross_blocking();
     return h_finish();
 }
