@@ -57,7 +57,7 @@ func silentAddr(t *testing.T) string {
 // the DTLS endpoint accept the device, and the exit code follows the
 // endpoint --server names.
 func TestProbeEndpoints(t *testing.T) {
-	s := startSim(t, sim.Config{DTLSListen: "127.0.0.1:0"})
+	s := startSim(t, sim.Config{DTLSListen: "127.0.0.1:0", Products: []sim.Product{{ProductKey: testPK, Secret: "prodSecret-43"}}})
 
 	// Without --dtls: both answer, the variants run over non-DTLS.
 	r := runEnos(t, runOpts{env: devEnv(s)}, "probe", "--dtls-server", s.DTLSAddr())
@@ -104,6 +104,18 @@ func TestProbeEndpoints(t *testing.T) {
 	wantLine(t, r, "non-DTLS", "unreachable")
 	wantLine(t, r, "DTLS", "no answer")
 
+	// Only a product secret: the probe refuses rather than activate the device.
+	r = runEnos(t, runOpts{env: []string{"ENOS_SERVER=" + s.DTLSAddr(), "ENOS_PRODUCT_KEY=" + testPK, "ENOS_DEVICE_KEY=" + testDK,
+		"ENOS_PRODUCT_SECRET=prodSecret-43"}}, "probe", "--dtls", "--udp-server", s.Addr())
+	wantCode(t, r, exitUsage)
+	noSecret(t, r, "prodSecret-43")
+	if !strings.Contains(r.stderr, "never activates") {
+		t.Errorf("no reason given: %s", r)
+	}
+	if st := s.Stats(); st.Activations != 0 {
+		t.Errorf("%d activations", st.Activations)
+	}
+
 	// JSON carries the DTLS endpoint.
 	r = runEnos(t, runOpts{env: devEnv(s)}, "probe", "--format", "json", "--dtls-server", closed)
 	wantCode(t, r, 0)
@@ -122,7 +134,7 @@ func TestProbeEndpoints(t *testing.T) {
 	}
 }
 
-// TestProbeDefaultDTLSPort: the other endpoint is the same host at its
+// TestProbeConfigsDefaultPorts: the other endpoint is the same host at its
 // default port (5684 for DTLS).
 func TestProbeConfigsDefaultPorts(t *testing.T) {
 	cases := []struct{ server, udpFlag, dtlsFlag, udp, dtls string }{
@@ -133,26 +145,27 @@ func TestProbeConfigsDefaultPorts(t *testing.T) {
 		{"10.0.0.1", "", "10.0.0.2:9", "10.0.0.1", "10.0.0.2:9"},
 	}
 	for _, c := range cases {
-		udp, dtls := probeConfigsFor(c.server, false, c.udpFlag, c.dtlsFlag)
+		udp, dtls := probeConfigsFor(t, c.server, false, c.udpFlag, c.dtlsFlag)
 		if udp != c.udp || dtls != c.dtls {
 			t.Errorf("%q: udp %q dtls %q, want %q %q", c.server, udp, dtls, c.udp, c.dtls)
 		}
 	}
-	udp, dtls := probeConfigsFor("10.0.0.1:6000", true, "", "")
+	udp, dtls := probeConfigsFor(t, "10.0.0.1:6000", true, "", "")
 	if udp != "10.0.0.1:5683" || dtls != "10.0.0.1:6000" {
 		t.Errorf("--dtls: udp %q dtls %q", udp, dtls)
 	}
-	udp, _ = probeConfigsFor("10.0.0.1:6000", true, "10.0.0.3", "")
+	udp, _ = probeConfigsFor(t, "10.0.0.1:6000", true, "10.0.0.3", "")
 	if udp != "10.0.0.3:5683" {
 		t.Errorf("--dtls --udp-server: udp %q", udp)
 	}
 }
 
-func probeConfigsFor(server string, withDTLS bool, udpFlag, dtlsFlag string) (string, string) {
+func probeConfigsFor(t *testing.T, server string, withDTLS bool, udpFlag, dtlsFlag string) (string, string) {
+	t.Helper()
 	cfg := client.Config{Server: server, Security: security(withDTLS), ProductSecret: "p", StateDir: "/x"}
 	u, d := probeConfigs(cfg, udpFlag, dtlsFlag)
 	if u.ProductSecret != "" || d.ProductSecret != "" || d.StateDir != "" || u.Security != client.SecurityNone || d.Security != client.SecurityDTLS {
-		panic("probeConfigs kept the product secret or the state directory for DTLS")
+		t.Fatalf("%q: probeConfigs kept the product secret or the state directory for DTLS: %+v %+v", server, u, d)
 	}
 	return u.Server, d.Server
 }
