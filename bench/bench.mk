@@ -18,6 +18,7 @@ BENCH_CFLAGS  ?= -O2 -g -Wall -Wextra
 BENCH_OUT     ?= $(BUILD)/bench
 BENCH_PKGS    := libcoap3-dev libssl-dev pkg-config
 BENCH_PROGS   := $(BUILD)/sign_bench $(BUILD)/report_enos $(BUILD)/report_coap \
+                 $(BUILD)/report_enos_dtls $(BUILD)/report_coap_dtls \
                  $(BUILD)/null_server $(BUILD)/scale_bench $(BUILD)/footprint
 BENCH_ENOS_LD := -L$(BUILD) -lenos -Wl,-rpath,'$$ORIGIN'
 
@@ -55,6 +56,13 @@ $(BUILD)/report_enos: bench/report_enos.c bench/common.h include/enos.h $(BUILD)
 	$(CC) $(BENCH_CFLAGS) -Iinclude -Ibench -o $@ $< $(BENCH_ENOS_LD)
 
 $(BUILD)/report_coap: bench/report_coap.c bench/common.h
+	$(CC) $(BENCH_CFLAGS) -Ibench $$(pkg-config --cflags libcoap-3-openssl) -o $@ $< \
+	  $$(pkg-config --libs libcoap-3-openssl libcrypto)
+
+$(BUILD)/report_enos_dtls: bench/report_enos_dtls.c bench/common.h include/enos.h $(BUILD)/libenos.so
+	$(CC) $(BENCH_CFLAGS) -Iinclude -Ibench -o $@ $< $(BENCH_ENOS_LD)
+
+$(BUILD)/report_coap_dtls: bench/report_coap_dtls.c bench/common.h
 	$(CC) $(BENCH_CFLAGS) -Ibench $$(pkg-config --cflags libcoap-3-openssl) -o $@ $< \
 	  $$(pkg-config --libs libcoap-3-openssl libcrypto)
 

@@ -183,6 +183,58 @@ for setup in simcpu sim null; do
     put "${pre}_ratio_enos_over_coap_msgs_per_s" "$(awk -v a="$(get "${pre}_enos_msgs_per_s")" -v b="$(get "${pre}_coap_msgs_per_s")" 'BEGIN {printf "%.2f", a/b}')"
 done
 
+# ---------------------------------------------------------------- 2b. reporting over DTLS
+# libenos (enos_report with ENOS_SECURITY_DTLS) against libcoap's library with
+# OpenSSL's DTLS (bench/report_coap_dtls.c), both against enos-sim
+# --dtls-listen pinned with the client on one CPU (as report1cpu above), a
+# fresh simulator per run, the order alternating between rounds. Each run
+# measures its handshake, its first report (handshake included), then
+# sequential reports. The UDP clients of section 2 run in the same rounds (the
+# simulator's UDP endpoint), so DTLS/UDP ratios come from one run.
+if ((SHORT)); then DTLS_N=1000; DTLS_ROUNDS=2; else DTLS_N=3000; DTLS_ROUNDS=6; fi
+log "DTLS reporting: $DTLS_ROUNDS x (libenos, libcoap+OpenSSL; DTLS and UDP) $DTLS_N sequential reports to enos-sim --dtls-listen (CPU $PIN_CPU)"
+# dtls_rep CLIENT ROUND: one run against a fresh simulator
+dtls_rep() {
+    local c=$1 r=$2 daddr=
+    start_sim dtls --cpu "$PIN_CPU" --dtls-listen 127.0.0.1:0 --device RepPK:rep1:secret-rep-1
+    for _ in $(seq 200); do
+        daddr=$(sed -n 's/^enos-sim: DTLS on //p' "$OUT/sim-dtls.err")
+        [[ -n "$daddr" ]] && break
+        sleep 0.05
+    done
+    [[ -n "$daddr" ]] || { log "enos-sim has no DTLS address"; cat "$OUT/sim-dtls.err" >&2; exit 1; }
+    case $c in
+    enos) run_kv "d${r}_" taskset -c "$PIN_CPU" "$BUILD/report_enos_dtls" "$daddr" RepPK rep1 secret-rep-1 "$DTLS_N" ;;
+    coap) run_kv "d${r}_" taskset -c "$PIN_CPU" "$BUILD/report_coap_dtls" "${daddr%:*}" "${daddr##*:}" RepPK rep1 secret-rep-1 "$DTLS_N" ;;
+    # the same clients over UDP (/auth + option 2101) in the same rounds, for DTLS/UDP ratios of one run
+    enosudp) run_kv "d${r}_" taskset -c "$PIN_CPU" "$BUILD/report_enos" "$SIM_ADDR" RepPK rep1 secret-rep-1 "$DTLS_N" ;;
+    coapudp) run_kv "d${r}_" taskset -c "$PIN_CPU" "$BUILD/report_coap" "${SIM_ADDR%:*}" "${SIM_ADDR##*:}" RepPK rep1 secret-rep-1 "$DTLS_N" ;;
+    esac
+    stop_sim
+}
+for r in $(seq 1 "$DTLS_ROUNDS"); do
+    if ((r % 2)); then order="enos coap enosudp coapudp"; else order="coapudp enosudp coap enos"; fi
+    for c in $order; do dtls_rep "$c" "$r"; done
+done
+put dtls_msgs_per_run "$DTLS_N"
+put dtls_runs_each "$DTLS_ROUNDS"
+for k in handshake_us handshake2_us first_report_us msgs_per_s mean_us p50_us p99_us cpu_us_per_msg rss_kb threads; do
+    for c in enos coap; do
+        put "dtls_${c}_$k" "$(awk -v k="${c}dtls_$k" '{n=$1} n ~ /^d[0-9]+_/ {sub(/^d[0-9]+_/, "", n); if (n == k) print $2}' "$RES" | median)"
+    done
+done
+for k in msgs_per_s mean_us p99_us cpu_us_per_msg; do
+    for c in enos coap; do
+        put "dtls_${c}udp_$k" "$(awk -v k="${c}_$k" '{n=$1} n ~ /^d[0-9]+_/ {sub(/^d[0-9]+_/, "", n); if (n == k) print $2}' "$RES" | median)"
+    done
+done
+# paired ratio of reports/s, as for the UDP setups (one pair = one round of each order)
+put dtls_ratio_paired_median "$(for r in $(seq 2 2 "$DTLS_ROUNDS"); do
+    awk -v a="$(get "d$((r - 1))_enosdtls_msgs_per_s")" -v b="$(get "d$((r - 1))_coapdtls_msgs_per_s")" \
+        -v c="$(get "d${r}_enosdtls_msgs_per_s")" -v d="$(get "d${r}_coapdtls_msgs_per_s")" \
+        'BEGIN {printf "%.3f\n", sqrt(a / b * c / d)}'
+done | median)"
+
 # ---------------------------------------------------------------- 3. gateway scale
 if ((SHORT)); then SCALES=("1000 1000 3" "10000 5000 2"); else SCALES=("1000 10000 4" "10000 10000 4"); fi
 THREADS=${BENCH_THREADS:-16}
@@ -215,6 +267,8 @@ put machine_loadavg_end "\"$(cut -d' ' -f1-3 /proc/loadavg)\""
 required=(sign_ns_enos_sign sign_ns_openssl_fair sign_ns_openssl_cached go_AppendSign_allocs
     report_enos_msgs_per_s report_coap_msgs_per_s report_enos_p99_us report_coap_p99_us
     report1cpu_ratio_paired_median nullrep_ratio_paired_median
+    dtls_enos_handshake_us dtls_coap_handshake_us dtls_enos_first_report_us dtls_coap_first_report_us
+    dtls_enos_msgs_per_s dtls_coap_msgs_per_s dtls_enos_cpu_us_per_msg dtls_coap_cpu_us_per_msg dtls_ratio_paired_median
     scale1000_steady_p99_us scale10000_steady_p99_us scale10000_after_init_per_client_bytes
     scale10000_after_round1_per_client_bytes fp_so_stripped_bytes fp_rss_after_init_kb fp_exec_to_first_ack_ms)
 for k in "${required[@]}"; do

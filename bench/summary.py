@@ -74,6 +74,25 @@ def main():
           f"client CPU per message {f(r, f'{pre}_enos_cpu_us_per_msg') / f(r, f'{pre}_coap_cpu_us_per_msg'):.2f}x libcoap's; "
           f"goal at least as fast: {goal(paired >= 1.0)}. {note}\n")
 
+    if "dtls_ratio_paired_median" in r:
+        w(f"#### Reporting over DTLS 1.2 PSK: enos-sim --dtls-listen and the client on CPU {cpu}; median of "
+          f"{r['dtls_runs_each']} runs x {r['dtls_msgs_per_run']} msgs each (UDP rows: the same rounds, the same simulator)\n")
+        w("| client | handshake µs (first / second in the process) | first report µs (handshake included) | msgs/s | mean µs | "
+          "p99 µs | client CPU µs/msg | RSS KB | threads |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for c, name in (("enos", "libenos, DTLS"), ("coap", "libcoap 4.3 + OpenSSL, DTLS")):
+            p = f"dtls_{c}_"
+            w(f"| {name} | {r[p + 'handshake_us']} / {r[p + 'handshake2_us']} | {r[p + 'first_report_us']} | "
+              f"{r[p + 'msgs_per_s']} | {r[p + 'mean_us']} | {r[p + 'p99_us']} | {r[p + 'cpu_us_per_msg']} | "
+              f"{r[p + 'rss_kb']} | {r[p + 'threads']} |")
+        for c, name in (("enos", "libenos, UDP"), ("coap", "libcoap 4.3 + OpenSSL, UDP")):
+            p = f"dtls_{c}udp_"
+            w(f"| {name} | - | - | {r[p + 'msgs_per_s']} | {r[p + 'mean_us']} | {r[p + 'p99_us']} | "
+              f"{r[p + 'cpu_us_per_msg']} | - | - |")
+        w(f"\nRatio libenos / libcoap msgs/s over DTLS, per pair of rounds of opposite order (median): "
+          f"{f(r, 'dtls_ratio_paired_median'):.2f}; client CPU per message "
+          f"{f(r, 'dtls_enos_cpu_us_per_msg') / f(r, 'dtls_coap_cpu_us_per_msg'):.2f}x libcoap's.\n")
+
     w("#### Gateway scale (one C process, one enos_client per device)\n")
     w("| clients | period | rounds | C threads | target msg/s | sustained msg/s | steady p50 µs | steady p99 µs | "
       "first round p99 µs (auth) | schedule lag p99 µs | CPU µs/msg | B/client after init | B/client after round 1 | threads | fds | failures |")

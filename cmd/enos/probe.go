@@ -19,14 +19,26 @@ import (
 
 var cmdProbe = &subcommand{
 	name:    "probe",
-	summary: "find which signature variant a live EnOS accepts",
-	usage:   "probe [--payload TEXT] [--topic TOPIC] [--format text|json] [connection flags]",
-	help: `Settles the questions the EnOS documentation leaves open (docs/protocol.md §3):
-which AES-CBC IV option 2101 uses, and whether EnOS wants option 2101 at all.
+	summary: "find which endpoint (non-DTLS, DTLS) and signature variant a live EnOS accepts",
+	usage:   "probe [--payload TEXT] [--topic TOPIC] [--format text|json] [--udp-server HOST[:PORT]] [--dtls-server HOST[:PORT]] [connection flags]",
+	help: `Tells which of EnOS's two CoAP endpoints answers, and settles the questions
+the EnOS documentation leaves open (docs/protocol.md §3): which AES-CBC IV
+option 2101 uses, and whether EnOS wants option 2101 at all.
 
-It authenticates once with the given settings (a refused authentication stops
-the probe: exit 5), then tries each variant with a fresh client, i.e. a new
-authentication and sequence 1, by sending one report:
+1. Endpoints. It authenticates once at the non-DTLS endpoint (POST /auth) and
+   tries one DTLS handshake at the DTLS endpoint, and prints one line for each:
+   accepted (with the time), refused (wrong key, identity or device), no answer
+   (timeout), or unreachable (ICMP: port closed). --server names the endpoint
+   the other commands use: the non-DTLS one, or with --dtls the DTLS one
+   (default port 5684). The other endpoint is the same host at its default
+   port (5684 for DTLS, 5683 for non-DTLS) unless --dtls-server or
+   --udp-server names it. The DTLS probe needs the device secret: it never
+   activates with a product secret.
+
+2. Signature variants (without --dtls, and only if the authentication was
+   accepted; a refused one stops the probe: exit 5). It tries each variant
+   with a fresh client, i.e. a new authentication and sequence 1, by sending
+   one report:
 
   iv-default   sign always, IV "543yhjy97ae7fyfg" (the project's default)
   iv-zero      sign always, IV of 16 zero bytes
@@ -42,12 +54,17 @@ variant goes unanswered.
 
 Exit code: 0 if at least one variant was accepted; otherwise 6 if EnOS
 rejected them, else the code of the first failure (3 network, 4 timeout).
+With --dtls: 0 if the DTLS handshake completed, else 5 refused, 4 no answer,
+3 unreachable. The other endpoint's line is information only: it never
+changes the exit code.
 
 Flags:
   --payload TEXT    the report payload (default "enos probe")
   --topic TOPIC     post to TOPIC instead of up_raw (same forms as report --topic)
   --format FORMAT   text (default) or json (one object: auth, variants,
-                    accepted, recommendation)
+                    accepted, recommendation, dtls)
+  --udp-server HOST[:PORT]   the non-DTLS endpoint when it is not --server
+  --dtls-server HOST[:PORT]  the DTLS endpoint when it is not --server
 
 Example:
   ENOS_DEVICE_SECRET=... enos probe --server coap-<enos-host> \
@@ -55,8 +72,10 @@ Example:
 `,
 	connection: true,
 	setup: func(inv *invocation) ([]cli.Flag, runFunc) {
-		var payload, topic, format string
+		var payload, topic, format, udpServer, dtlsServer string
 		flags := []cli.Flag{
+			&cli.StringFlag{Name: "udp-server", Destination: &udpServer},
+			&cli.StringFlag{Name: "dtls-server", Destination: &dtlsServer},
 			&cli.StringFlag{Name: "payload", Value: "enos probe", Destination: &payload},
 			&cli.StringFlag{Name: "topic", Destination: &topic},
 			&cli.StringFlag{Name: "format", Value: "text", Destination: &format},
@@ -68,7 +87,7 @@ Example:
 			if format != "text" && format != "json" {
 				return usagef("--format %q: want text or json", format)
 			}
-			return runProbe(ctx, inv, []byte(payload), topic, format)
+			return runProbe(ctx, inv, []byte(payload), topic, format, udpServer, dtlsServer)
 		}
 	},
 }
@@ -112,20 +131,26 @@ func probeVariants(extraIV []byte) []*variant {
 	return vs
 }
 
-func runProbe(parent context.Context, inv *invocation, payload []byte, topic, format string) error {
+func runProbe(parent context.Context, inv *invocation, payload []byte, topic, format, udpServer, dtlsServer string) error {
 	cfg, err := inv.clientConfig()
 	if err != nil {
 		return err
+	}
+	if cfg.DeviceSecret == "" {
+		return usagef("probe needs the device secret (ENOS_DEVICE_SECRET): it never activates with the product secret")
 	}
 	if topic == "" {
 		topic = "/sys/{pk}/{dk}/thing/model/up_raw"
 	}
 	topic = expandTopic(topic, cfg.ProductKey, cfg.DeviceKey)
+	udpCfg, dtlsCfg := probeConfigs(cfg, udpServer, dtlsServer)
+	withDTLS := cfg.Security == client.SecurityDTLS
 	ctx, cancel := inv.withTimeout(parent)
 	defer cancel()
 
-	// 1. Are the credentials good? Nothing else is worth trying otherwise.
-	c, err := inv.newClient(cfg)
+	// 1. Which endpoint answers, and are the credentials good? Nothing else
+	// is worth trying otherwise.
+	c, err := inv.newClient(udpCfg)
 	if err != nil {
 		return err
 	}
@@ -133,23 +158,42 @@ func runProbe(parent context.Context, inv *invocation, payload []byte, topic, fo
 	inv.warnUnhandled(c)
 	c.Close()
 	inv.hide(info.token)
+	udp := endpointResult{Server: c.Config().Server, elapsed: info.elapsed, ElapsedMs: info.elapsed.Milliseconds()}
+	udp.classify(err)
 	auth := probeAuth{Accepted: err == nil, Token: info.hasToken, ElapsedMs: info.elapsed.Milliseconds()}
 	if err != nil {
-		if format == "json" {
-			auth.Error = inv.redact(err.Error())
-			inv.printJSON(map[string]any{"server": c.Config().Server, "auth": auth})
-		}
-		return interrupted(parent, err)
+		auth.Error = inv.redact(err.Error())
+		udp.Error = auth.Error
 	}
+	dtls := inv.probeDTLS(ctx, dtlsCfg)
 	if format == "text" {
 		tok := "no token (later EnOS documentation: no signature expected)"
 		if info.hasToken {
 			tok = "a token (earlier EnOS documentation: option 2101 expected)"
 		}
-		fmt.Fprintf(inv.stdout, "authentication: accepted by %s in %v, answer carried %s\n",
-			c.Config().Server, roundDur(info.elapsed), tok)
-		fmt.Fprintf(inv.stdout, "probing: one report per variant to %s (%d bytes)\n\n", topic, len(payload))
+		tw := tabwriter.NewWriter(inv.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintf(tw, "non-DTLS\t%s\t%s\n", udp.Server, udp.line("authentication accepted", ", answer carried "+tok))
+		fmt.Fprintf(tw, "DTLS\t%s\t%s\n", dtls.Server, dtls.line("handshake completed", ": key and identity accepted"))
+		tw.Flush()
 	}
+	if withDTLS || err != nil {
+		// With --dtls the signature variants do not apply; after a refused
+		// authentication they cannot be told apart.
+		if format == "json" {
+			inv.printJSON(map[string]any{"server": udp.Server, "auth": auth, "dtls": dtls})
+		}
+		if withDTLS {
+			err = dtls.err
+		}
+		if err != nil {
+			return interrupted(parent, err)
+		}
+		return nil
+	}
+	if format == "text" {
+		fmt.Fprintf(inv.stdout, "\nprobing: one report per variant to %s (%d bytes)\n\n", topic, len(payload))
+	}
+	cfg = udpCfg
 
 	// 2. One fresh client per variant.
 	variants := probeVariants(cfg.SignIV)
@@ -172,7 +216,7 @@ func runProbe(parent context.Context, inv *invocation, payload []byte, topic, fo
 		}
 	}
 	if format == "json" {
-		inv.printJSON(map[string]any{"server": c.Config().Server, "topic": topic, "auth": auth,
+		inv.printJSON(map[string]any{"server": c.Config().Server, "topic": topic, "auth": auth, "dtls": dtls,
 			"variants": variants, "accepted": append([]string{}, accepted...), "recommendation": rec})
 	} else {
 		tw := tabwriter.NewWriter(inv.stdout, 0, 4, 2, ' ', 0)
