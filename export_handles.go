@@ -11,25 +11,25 @@ import (
 // C never holds a Go pointer. Ids start at 1 (0 is NULL) and are never reused,
 // so a stale handle is reported as closed instead of reaching another client.
 type handleTable[T any] struct {
-	mu   sync.Mutex
-	last uint64
-	max  uint64 // largest id that fits in a C pointer
-	m    map[uint64]T
+	mu    sync.Mutex
+	last  uint64
+	maxID uint64 // largest id that fits in a C pointer
+	m     map[uint64]T
 }
 
 func newHandleTable[T any]() *handleTable[T] {
-	max := uint64(math.MaxUint64)
+	limit := uint64(math.MaxUint64)
 	if ^uintptr(0) == math.MaxUint32 {
-		max = math.MaxUint32
+		limit = math.MaxUint32
 	}
-	return &handleTable[T]{max: max, m: make(map[uint64]T)}
+	return &handleTable[T]{maxID: limit, m: make(map[uint64]T)}
 }
 
 // add stores v under a fresh id; ok is false once ids are exhausted.
 func (t *handleTable[T]) add(v T) (id uint64, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.last >= t.max {
+	if t.last >= t.maxID {
 		return 0, false
 	}
 	t.last++

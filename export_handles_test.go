@@ -33,7 +33,7 @@ func TestHandleTableNeverZeroNeverReused(t *testing.T) {
 
 func TestHandleTableExhausted(t *testing.T) {
 	tab := newHandleTable[int]()
-	tab.max = 2
+	tab.maxID = 2
 	for i := 0; i < 2; i++ {
 		if _, ok := tab.add(i); !ok {
 			t.Fatalf("add %d failed", i)

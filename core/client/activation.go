@@ -23,7 +23,7 @@ import (
 // again (EnOS may refuse a second activation, and the secret would be lost).
 
 // activateOnce makes the device secret known: from the state directory when
-// an earlier run activated, else by activating now. Called with the turn held.
+// an earlier run activated, else by activating now. Called with fifoLock held.
 func (c *Client) activateOnce(ctx context.Context) error {
 	secret, ok, err := state.LoadSecret(c.cfg.StateDir, c.cfg.ProductKey, c.cfg.DeviceKey)
 	if err != nil {

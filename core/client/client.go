@@ -31,34 +31,35 @@ type Client struct {
 	downPath   string // GET here polls for commands
 	inbox      *inbox
 
-	// turn is a FIFO lock: Go serves blocked channel senders in order, so
-	// concurrent callers get their turn in the order they asked for it.
-	turn   chan struct{}
-	closed atomic.Bool
+	// fifoLock lets one request at a time proceed, in call order: Go serves
+	// blocked channel senders in order, so concurrent callers get it in the
+	// order they asked for it.
+	fifoLock chan struct{}
+	closed   atomic.Bool
 	// lastActive is when a request last completed (UnixNano), for the poller.
 	lastActive atomic.Int64
 	// signLen is the longest option-2101 value of the current session (0: not
 	// signing, or no session yet), for the size check that runs before the
-	// turn is taken. Written with the turn held.
+	// fifoLock is taken. Written with fifoLock held.
 	signLen atomic.Int64
 
-	// Guarded by turn.
+	// Guarded by fifoLock.
 	signer       *sign.Signer
 	sess         session
 	no2101       bool    // auto mode: EnOS does not know option 2101 (see confirmNo2101): never sign again
 	no2101Votes  int     // 4.02s to signed requests in a row whose unsigned resend EnOS accepted
 	sessGen      uint64  // counts sessions: an exchange is resent only within its session; > 0: the next authentication is a re-authentication
-	signScratch  []byte  // from signBufs while the turn is held and a request was signed; nil otherwise
+	signScratch  []byte  // from signBufs while fifoLock is held and a request was signed; nil otherwise
 	signBuf      *[]byte // signScratch's pool entry
 	pendingFetch string  // a lone 2100 announced a command to GET
 	activated    bool    // DTLS with a product secret: the device secret is known (activation.go)
 
-	// Persistence (nil without a state directory); guarded by turn.
-	store     *state.Store
-	reserved  uint32    // sequences up to here are reserved on disk
-	savedSeen time.Time // lastSeen as last saved
-	off       *offline  // the offline queue, with a state directory
-	persist   persistState
+	// Persistence (nil without a state directory); guarded by fifoLock.
+	store        *state.Store
+	reserved     uint32    // sequences up to here are reserved on disk
+	savedSeen    time.Time // lastSeen as last saved
+	offlineQueue *offline  // the offline queue, with a state directory
+	persist      persistState
 
 	// life ends when the client closes; background work runs under it.
 	// closing is closed first, when Close starts: nothing new begins after
@@ -109,7 +110,7 @@ func New(cfg Config) (*Client, error) {
 		reportPath: "/topic/sys/" + cfg.ProductKey + "/" + cfg.DeviceKey + "/thing/model/up_raw",
 		downPath:   "/topic/sys/" + cfg.ProductKey + "/" + cfg.DeviceKey + "/thing/model/down_raw",
 		inbox:      newInbox(cfg.CommandQueue),
-		turn:       make(chan struct{}, 1),
+		fifoLock:   make(chan struct{}, 1),
 		signer:     signer,
 	}
 	// Background work (queue worker, poller) never waits for asynchronous requests.
@@ -155,14 +156,14 @@ func (c *Client) acquire(ctx context.Context) error {
 		return err
 	}
 	select {
-	case c.turn <- struct{}{}:
+	case c.fifoLock <- struct{}{}:
 	case <-ctx.Done():
 		return ctxError(ctx.Err())
 	case <-c.closing:
 		return errClosed
 	}
 	if c.closed.Load() {
-		<-c.turn
+		<-c.fifoLock
 		return errClosed
 	}
 	return nil
@@ -174,7 +175,7 @@ func (c *Client) release() {
 		c.signScratch, c.signBuf = nil, nil
 		signBufs.Put(p)
 	}
-	<-c.turn
+	<-c.fifoLock
 }
 
 // signBufs holds option-2101 signature buffers: one per request in progress,
@@ -207,7 +208,7 @@ func (c *Client) Close() error {
 	}
 	c.closeAsync()
 	close(c.closing)
-	if c.off != nil {
+	if c.offlineQueue != nil {
 		c.settleQueue(c.closeWait())
 	}
 	c.lifeDone()
@@ -220,18 +221,18 @@ func (c *Client) Close() error {
 		polls.remove(c.pollAt)
 	}
 	c.poller.Wait()
-	if c.off != nil {
+	if c.offlineQueue != nil {
 		c.stopQueue()
 	}
 	if c.store != nil {
 		// Wait for an exchange in progress (it ends at once: the socket is
 		// closed), then record the session's last contact for a restart.
-		c.turn <- struct{}{}
+		c.fifoLock <- struct{}{}
 		if c.sess.valid {
 			_ = c.saveState(c.reserved)
 		}
 		_ = c.store.Close()
-		<-c.turn
+		<-c.fifoLock
 	}
 	return err
 }
@@ -258,7 +259,7 @@ func (c *Client) Report(ctx context.Context, payload []byte) (Outcome, error) {
 	if err := c.checkRequestSize(c.reportPath, len(payload)); err != nil {
 		return Outcome{}, err
 	}
-	if c.off != nil {
+	if c.offlineQueue != nil {
 		return c.reportOffline(ctx, payload)
 	}
 	_, err := c.request(ctx, codes.POST, c.reportPath, payload, nil)
@@ -317,7 +318,7 @@ func (c *Client) NextSignature(ctx context.Context, room int) (Signature, error)
 }
 
 // signNext consumes the next sequence of the session and puts its option-2101
-// signature in c.signScratch. Called with the turn held, after needsAuth said
+// signature in c.signScratch. Called with fifoLock held, after needsAuth said
 // no, so the sequence is in 1..sign.MaxSequence.
 func (c *Client) signNext() (uint32, error) {
 	seq, err := c.nextSeq()
@@ -365,7 +366,7 @@ func (c *Client) request(ctx context.Context, method codes.Code, path string, pa
 	return resp, err
 }
 
-// requestLocked is request with the turn held. With a memo, the request is
+// requestLocked is request with fifoLock held. With a memo, the request is
 // one that may be retried later (a queued report): its exchange is kept in
 // memo, and when memo already holds one from this session that can still be
 // sent as a retransmission, that same message goes out again instead of a new

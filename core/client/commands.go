@@ -19,7 +19,7 @@ const DefaultCommandQueue = 256
 
 // Bounds on the exchanges a lone 2100 announcement can trigger, so that a
 // server that announces commands on every answer cannot keep a caller (and
-// the client's turn) busy: each keeps the call within the blocking bound
+// the client's fifoLock) busy: each keeps the call within the blocking bound
 // documented in enos.h. An announcement left over is fetched by the next
 // request or poll.
 const (
@@ -122,7 +122,7 @@ func ReplyTopic(commandTopic string) string {
 // takeCommands looks at a response for commands: 2102 carries one whole
 // (later documentation), a lone 2100 names a topic to fetch with a signed GET
 // (earlier documentation). A GET of a command topic answers with the command.
-// Called with the turn held.
+// Called with fifoLock held.
 func (c *Client) takeCommands(ctx context.Context, req *transport.Request, r *transport.Response) {
 	if req != nil && req.Code == codes.GET && strings.HasPrefix(req.Path, "/topic/") && len(r.Payload) > 0 {
 		c.deliver(Command{Topic: strings.TrimPrefix(req.Path, "/topic"), Payload: r.Payload})
@@ -146,7 +146,7 @@ func (c *Client) deliver(cmd Command) {
 }
 
 // fetchCommands follows a lone 2100 announcement with a signed GET, at most
-// fetchesPerRequest of them. Called with the turn held, after the request
+// fetchesPerRequest of them. Called with fifoLock held, after the request
 // that caused them succeeded.
 func (c *Client) fetchCommands(ctx context.Context) { c.fetchUpTo(ctx, fetchesPerRequest) }
 

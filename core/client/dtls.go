@@ -109,7 +109,7 @@ func newDTLSConn(cfg Config) (*transport.DTLSConn, error) {
 }
 
 // handshakeDTLS is authenticate over DTLS: a new handshake, after an
-// activation if the device has no secret yet. Called with the turn held.
+// activation if the device has no secret yet. Called with fifoLock held.
 func (c *Client) handshakeDTLS(ctx context.Context) error {
 	if c.sessGen > 0 {
 		c.stats.reauths.Add(1)

@@ -112,10 +112,10 @@ func detail(p []byte) string {
 	if len(p) == 0 {
 		return ""
 	}
-	const max = 120
-	b := make([]byte, 0, max+3)
+	const maxDetail = 120
+	b := make([]byte, 0, maxDetail+3)
 	for _, ch := range p {
-		if len(b) >= max {
+		if len(b) >= maxDetail {
 			b = append(b, "..."...)
 			break
 		}

@@ -58,7 +58,7 @@ func (c *Client) openQueue() error {
 	if q.HeadLost {
 		c.logf(logging.Warn, "offline queue head unreadable; replaying the queue, some reports may arrive twice")
 	}
-	c.off = &offline{q: q, changed: make(chan struct{}), wake: make(chan struct{}, 1)}
+	c.offlineQueue = &offline{q: q, changed: make(chan struct{}), wake: make(chan struct{}, 1)}
 	if n, _ := q.Len(); n > 0 {
 		c.kickQueue()
 	}
@@ -92,7 +92,7 @@ func (c *Client) reportOffline(ctx context.Context, payload []byte) (Outcome, er
 // returned as is: EnOS refused the content, so it is not queued.
 //
 // Call order holds across an outage: the decision to queue is made with the
-// turn still held, and an item that waited for its turn looks at the queue
+// fifoLock still held, and an item that waited for fifoLock looks at the queue
 // again once it has it, so an item sent while an earlier one was being
 // decided never goes out ahead of it.
 func (c *Client) deliverOrQueue(ctx context.Context, it queue.Item, check func(Response) error) (Outcome, error) {
@@ -112,11 +112,11 @@ func (c *Client) deliverOrQueue(ctx context.Context, it queue.Item, check func(R
 	return c.deliverOrQueueLocked(ctx, it, check)
 }
 
-// deliverOrQueueLocked is the rest of deliverOrQueue, with the turn held; it
-// releases the turn.
+// deliverOrQueueLocked is the rest of deliverOrQueue, with fifoLock held; it
+// releases fifoLock.
 func (c *Client) deliverOrQueueLocked(ctx context.Context, it queue.Item, check func(Response) error) (Outcome, error) {
 	defer c.release()
-	if c.queueLen() > 0 { // queued while this one waited for its turn
+	if c.queueLen() > 0 { // queued while this one waited for fifoLock
 		return c.enqueueBehind(it)
 	}
 	var memo resend // on the stack: only an item that is queued needs it on the heap
@@ -143,7 +143,7 @@ func (c *Client) deliverOrQueueLocked(ctx context.Context, it queue.Item, check 
 
 // queueLen is the number of queued items (0 when the queue cannot say).
 func (c *Client) queueLen() int {
-	n, _ := c.off.q.Len()
+	n, _ := c.offlineQueue.q.Len()
 	return n
 }
 
@@ -158,7 +158,7 @@ func (c *Client) enqueueBehind(it queue.Item) (Outcome, error) {
 // enqueueItem appends it; memo, if any, is its last exchange, which the worker
 // resends first if it becomes the head of the queue.
 func (c *Client) enqueueItem(it queue.Item, memo *resend) error {
-	o := c.off
+	o := c.offlineQueue
 	o.mu.Lock()
 	if c.closed.Load() {
 		// Close closes the queue file under o.mu after setting closed: a
@@ -190,7 +190,7 @@ func (c *Client) enqueueItem(it queue.Item, memo *resend) error {
 
 // kickQueue starts the worker if it is not running, and wakes it if it waits.
 func (c *Client) kickQueue() {
-	o := c.off
+	o := c.offlineQueue
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if !o.running && !c.closed.Load() {
@@ -211,7 +211,7 @@ func (o *offline) signalLocked() {
 // runQueue delivers the queue in order and exits when it is empty, so that a
 // client with nothing queued has no goroutine.
 func (c *Client) runQueue() {
-	o := c.off
+	o := c.offlineQueue
 	backoff := c.cfg.RetryInterval
 	for {
 		o.mu.Lock()
@@ -285,7 +285,7 @@ func refusedByEnos(err error) bool {
 // popQueue removes the head and counts it in one critical section, so that
 // whoever sees the queue shorter (Flush) also sees the counters that say why.
 func (c *Client) popQueue(dropped bool) {
-	o := c.off
+	o := c.offlineQueue
 	// Pop and count under one lock, so that Flush (which reads the length
 	// under it) never returns before the counters include the last one.
 	o.mu.Lock()
@@ -319,7 +319,7 @@ func (c *Client) sleep(d time.Duration) bool {
 	select {
 	case <-t.C:
 		return true
-	case <-c.off.wake:
+	case <-c.offlineQueue.wake:
 		return false
 	case <-c.closing:
 		return false
@@ -333,14 +333,14 @@ func (c *Client) Flush(ctx context.Context) error {
 	if c.closed.Load() {
 		return errClosed
 	}
-	if c.off == nil {
+	if c.offlineQueue == nil {
 		return nil
 	}
 	for {
-		c.off.mu.Lock()
-		ch := c.off.changed
-		n, _ := c.off.q.Len()
-		c.off.mu.Unlock()
+		c.offlineQueue.mu.Lock()
+		ch := c.offlineQueue.changed
+		n, _ := c.offlineQueue.q.Len()
+		c.offlineQueue.mu.Unlock()
 		if n == 0 {
 			return nil
 		}
@@ -373,7 +373,7 @@ func (c *Client) closeWait() time.Duration {
 // wakes from a back-off at once; only an exchange in flight keeps it, until
 // it is answered (and the delivery recorded) or d runs out.
 func (c *Client) settleQueue(d time.Duration) {
-	o := c.off
+	o := c.offlineQueue
 	t := time.NewTimer(d)
 	defer t.Stop()
 	for {
@@ -394,7 +394,7 @@ func (c *Client) settleQueue(d time.Duration) {
 // stopQueue waits for the worker to stop (Close has closed the connection, so
 // an exchange in progress ends at once) and closes the queue files.
 func (c *Client) stopQueue() {
-	o := c.off
+	o := c.offlineQueue
 	for {
 		o.mu.Lock()
 		running, ch := o.running, o.changed

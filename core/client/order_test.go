@@ -13,7 +13,7 @@ import (
 
 // TestReportsKeepCallOrderAroundAnOutage: thread 1's report A goes out while
 // EnOS is silent and ends up queued; thread 2's report B, called while A was
-// still being decided, used to get the turn right after A's exchange gave up
+// still being decided, used to get fifoLock right after A's exchange gave up
 // and go straight out, ahead of A (EnOS recorded B, A). Real UDP: a relay
 // that is silent and opens the moment it sees B, as an EnOS that comes back
 // at just that instant would. Once anything is queued, later reports go

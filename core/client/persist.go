@@ -79,8 +79,8 @@ var errSessionAbandoned = errors.New("session abandoned: its sequence reservatio
 // nextSeq returns the next sequence, first persisting a reservation that
 // covers it when a state directory is used, so that no sequence is ever sent
 // twice across a crash. When the reservation cannot be saved it abandons the
-// session and returns errSessionAbandoned (see persistState). Called with the
-// turn held.
+// session and returns errSessionAbandoned (see persistState). Called with
+// fifoLock held.
 func (c *Client) nextSeq() (uint32, error) {
 	seq := c.sess.seq + 1
 	if c.store != nil && !c.persist.memOnly && seq > c.reserved {

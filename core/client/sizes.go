@@ -68,7 +68,7 @@ func datagramRoom(path string, signLen int) int {
 
 // sessionSignLen is the longest signature of the current session (0 when it
 // does not sign, or before the first authentication, when the token is not
-// known yet). Called with the turn held; the result goes to c.signLen.
+// known yet). Called with fifoLock held; the result goes to c.signLen.
 func (c *Client) sessionSignLen() int64 {
 	if !c.sess.valid || !c.sess.signing {
 		return 0

@@ -38,7 +38,7 @@ func (c *Client) Stats() Stats {
 		CommandsDropped: c.stats.commandsDropped.Load(),
 		StateErrors:     c.stats.stateErrors.Load(),
 	}
-	if o := c.off; o != nil {
+	if o := c.offlineQueue; o != nil {
 		n, b := o.q.Len()
 		st.Queued, st.QueuedBytes = uint64(n), uint64(b)
 		o.mu.Lock()

@@ -21,7 +21,7 @@ func (c *Client) postThing(ctx context.Context, method, id string, body []byte) 
 		_, err := checkThingReply(method, id, resp.Code, resp.Payload)
 		return err
 	}
-	if c.off == nil {
+	if c.offlineQueue == nil {
 		resp, err := c.request(ctx, codes.POST, path, body, nil)
 		if err == nil {
 			err = check(resp)
