@@ -109,7 +109,9 @@ for a in $arches; do
     t=$(basename "$src" .c)
     case $t in
       test_api) run_prog "$a-$t" "${q[@]}" "$out/$a/$t" ;;                            # no network
-      test_log) run_prog "$a-$t" test/c/with-sim.sh --one -- "${q[@]}" "$out/$a/$t" ;;
+      test_log|test_async) run_prog "$a-$t" test/c/with-sim.sh --one -- "${q[@]}" "$out/$a/$t" ;;
+      test_thing) run_prog "$a-$t" test/c/with-sim.sh --one --model test/c/thing-model.json -- "${q[@]}" "$out/$a/$t" ;;
+      test_statedir) run_prog "$a-$t" "${q[@]}" "$out/$a/$t" ;;                     # no network
       *)        run_prog "$a-$t" test/c/with-sim.sh -- "${q[@]}" "$out/$a/$t" ;;
     esac
   done
