@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/libenos/libenos/core/client"
 
 	"github.com/urfave/cli/v3"
 
@@ -90,23 +91,16 @@ Examples:
 // runThingRequest sends one thing-model request and prints the data of
 // EnOS's reply ("ok" for an update without data).
 func runThingRequest(parent context.Context, inv *invocation, f thingFormat, method string, params []byte, update bool) error {
-	c, err := inv.openClient()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	defer inv.logStats(c)
-	defer inv.warnUnhandled(c)
-	ctx, cancel := inv.withTimeout(parent)
-	defer cancel()
-	data, err := c.ThingRequest(ctx, method, params)
-	if err != nil {
-		return interrupted(parent, f.failed(err))
-	}
-	ifEmpty := ""
-	if update {
-		ifEmpty = "ok"
-	}
-	f.data(data, ifEmpty)
-	return nil
+	return inv.withClient(parent, func(ctx context.Context, c *client.Client) error {
+		data, err := c.ThingRequest(ctx, method, params)
+		if err != nil {
+			return interrupted(parent, f.failed(err))
+		}
+		ifEmpty := ""
+		if update {
+			ifEmpty = "ok"
+		}
+		f.data(data, ifEmpty)
+		return nil
+	})
 }

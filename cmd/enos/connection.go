@@ -290,6 +290,22 @@ func security(dtls bool) client.Security {
 	return client.SecurityNone
 }
 
+// withClient opens a client from the connection flags, runs fn with it under
+// --timeout and closes it, printing its counters with -v and warning about
+// commands nobody handled.
+func (inv *invocation) withClient(parent context.Context, fn func(context.Context, *client.Client) error) error {
+	c, err := inv.openClient()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	defer inv.logStats(c)
+	defer inv.warnUnhandled(c)
+	ctx, cancel := inv.withTimeout(parent)
+	defer cancel()
+	return fn(ctx, c)
+}
+
 // openClient is newClient with the configuration of the flags and environment.
 func (inv *invocation) openClient() (*client.Client, error) {
 	cfg, err := inv.clientConfig()

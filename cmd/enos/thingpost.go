@@ -68,22 +68,15 @@ func (o *thingPostOpts) check() (time.Time, error) {
 func runThingPost(parent context.Context, inv *invocation, o *thingPostOpts, method string,
 	send func(context.Context, *client.Client) (client.Outcome, error)) error {
 	f := thingFormat{inv: inv, json: o.format == "json"}
-	c, err := inv.openClient()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	defer inv.logStats(c)
-	defer inv.warnUnhandled(c)
-	ctx, cancel := inv.withTimeout(parent)
-	defer cancel()
-	if err := inv.flushQueue(ctx, c, o.flushTimeout); err != nil {
-		return interrupted(parent, err)
-	}
-	out, err := send(ctx, c)
-	if err != nil {
-		return interrupted(parent, f.failed(err))
-	}
-	f.posted(method, out)
-	return nil
+	return inv.withClient(parent, func(ctx context.Context, c *client.Client) error {
+		if err := inv.flushQueue(ctx, c, o.flushTimeout); err != nil {
+			return interrupted(parent, err)
+		}
+		out, err := send(ctx, c)
+		if err != nil {
+			return interrupted(parent, f.failed(err))
+		}
+		f.posted(method, out)
+		return nil
+	})
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
-	"github.com/plgd-dev/go-coap/v3/udp/coder"
 
 	"github.com/libenos/libenos/internal/sim"
 )
@@ -495,44 +494,20 @@ type no2101Enos struct {
 
 func startNo2101Enos(t *testing.T) *no2101Enos {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	e := &no2101Enos{addr: pc.LocalAddr().String()}
-	go func() {
-		buf := make([]byte, 2048)
-		out := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			m := message.Message{Options: make(message.Options, 0, 16)} // Decode needs room for the options
-			if _, err := coder.DefaultCoder.Decode(buf[:n], &m); err != nil || m.Type != message.Confirmable {
-				continue
-			}
-			resp := message.Message{Type: message.Acknowledgement, MessageID: m.MessageID, Token: m.Token, Code: codes.Changed}
-			path, _ := m.Options.Path()
-			switch {
-			case m.Code == codes.POST && strings.HasPrefix(path, "/auth/"):
-				e.auths.Add(1)
-				resp.Code = codes.Content
-				resp.Payload = []byte(`{"token":"8GjM3fXkD2oQ"}`)
-			case m.Options.HasOption(message.OptionID(2101)):
-				e.signed.Add(1)
-				resp.Code = codes.BadOption
-			default:
-				e.rest.Add(1)
-			}
-			k, err := coder.DefaultCoder.Encode(resp, out)
-			if err != nil {
-				continue
-			}
-			_, _ = pc.WriteTo(out[:k], from)
+	e := &no2101Enos{}
+	e.addr = startFakeEnos(t, func(m *message.Message, path string, _ net.Addr, resp *message.Message) {
+		switch {
+		case m.Code == codes.POST && strings.HasPrefix(path, "/auth/"):
+			e.auths.Add(1)
+			resp.Code = codes.Content
+			resp.Payload = []byte(`{"token":"8GjM3fXkD2oQ"}`)
+		case m.Options.HasOption(message.OptionID(2101)):
+			e.signed.Add(1)
+			resp.Code = codes.BadOption
+		default:
+			e.rest.Add(1)
 		}
-	}()
+	})
 	return e
 }
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
-	"github.com/plgd-dev/go-coap/v3/udp/coder"
 
 	"github.com/libenos/libenos/core/logging"
 )
@@ -32,40 +31,19 @@ func TestStaleAnswerIsLoggedAndRecovered(t *testing.T) {
 	}, logging.Warn)
 	defer logging.SetHandler(nil, logging.Off)
 
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 2048)
-		out := make([]byte, 2048)
-		first := ""
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			m := message.Message{Options: make(message.Options, 0, 16)}
-			if _, err := coder.DefaultCoder.Decode(buf[:n], &m); err != nil || m.Type != message.Confirmable {
-				continue
-			}
-			if first == "" {
-				first = from.String()
-			}
-			resp := message.Message{Type: message.Acknowledgement, MessageID: m.MessageID, Token: m.Token, Code: codes.Changed}
-			if path, _ := m.Options.Path(); strings.HasPrefix(path, "/auth/") {
-				resp.Code, resp.Payload = codes.Content, []byte(`{"token":"tok"}`)
-			}
-			if from.String() == first {
-				resp.Token = []byte("old-tokn")
-			}
-			if k, err := coder.DefaultCoder.Encode(resp, out); err == nil {
-				pc.WriteTo(out[:k], from)
-			}
+	first := "" // the first sender's answers carry another token: an old exchange under that MID
+	addr := startFakeEnos(t, func(_ *message.Message, path string, from net.Addr, resp *message.Message) {
+		if first == "" {
+			first = from.String()
 		}
-	}()
-	c := newClient(t, pc.LocalAddr().String())
+		if strings.HasPrefix(path, "/auth/") {
+			resp.Code, resp.Payload = codes.Content, []byte(`{"token":"tok"}`)
+		}
+		if from.String() == first {
+			resp.Token = []byte("old-tokn")
+		}
+	})
+	c := newClient(t, addr)
 	if _, err := c.Report(context.Background(), []byte("r")); err != nil {
 		t.Fatalf("Report: %v", err)
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
-	"github.com/plgd-dev/go-coap/v3/udp/coder"
 )
 
 // forged402Enos is a raw UDP fake of an EnOS that requires option 2101: it
@@ -25,45 +24,22 @@ type forged402Enos struct {
 
 func startForged402Enos(t *testing.T) *forged402Enos {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	e := &forged402Enos{addr: pc.LocalAddr().String()}
-	go func() {
-		buf := make([]byte, 2048)
-		out := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
+	e := &forged402Enos{}
+	e.addr = startFakeEnos(t, func(m *message.Message, path string, _ net.Addr, resp *message.Message) {
+		switch {
+		case strings.HasPrefix(path, "/auth/"):
+			resp.Code = codes.Content
+			resp.Payload = []byte(`{"token":"8GjM3fXkD2oQ"}`)
+		case m.Options.HasOption(message.OptionID(2101)):
+			e.signed.Add(1)
+			if e.forged.Add(1) == 1 {
+				resp.Code = codes.BadOption
 			}
-			m := message.Message{Options: make(message.Options, 0, 16)}
-			if _, err := coder.DefaultCoder.Decode(buf[:n], &m); err != nil || m.Type != message.Confirmable {
-				continue
-			}
-			resp := message.Message{Type: message.Acknowledgement, MessageID: m.MessageID, Token: m.Token, Code: codes.Changed}
-			path, _ := m.Options.Path()
-			switch {
-			case strings.HasPrefix(path, "/auth/"):
-				resp.Code = codes.Content
-				resp.Payload = []byte(`{"token":"8GjM3fXkD2oQ"}`)
-			case m.Options.HasOption(message.OptionID(2101)):
-				e.signed.Add(1)
-				if e.forged.Add(1) == 1 {
-					resp.Code = codes.BadOption
-				}
-			default:
-				e.unsigned.Add(1)
-				resp.Code = codes.Forbidden
-			}
-			k, err := coder.DefaultCoder.Encode(resp, out)
-			if err == nil {
-				_, _ = pc.WriteTo(out[:k], from)
-			}
+		default:
+			e.unsigned.Add(1)
+			resp.Code = codes.Forbidden
 		}
-	}()
+	})
 	return e
 }
 

@@ -153,38 +153,16 @@ type bigTokenEnos struct {
 
 func startBigTokenEnos(t *testing.T, tokenLen int) *bigTokenEnos {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	e := &bigTokenEnos{addr: pc.LocalAddr().String()}
-	go func() {
-		buf := make([]byte, 2048)
-		out := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			m := message.Message{Options: make(message.Options, 0, 16)}
-			if _, err := coder.DefaultCoder.Decode(buf[:n], &m); err != nil || m.Type != message.Confirmable {
-				continue
-			}
-			resp := message.Message{Type: message.Acknowledgement, MessageID: m.MessageID, Token: m.Token, Code: codes.Changed}
-			if path, _ := m.Options.Path(); strings.HasPrefix(path, "/auth/") {
-				e.auths.Add(1)
-				resp.Code = codes.Content
-				resp.Payload = []byte(`{"token":"` + strings.Repeat("T", tokenLen) + `"}`)
-			} else {
-				e.other.Add(1)
-			}
-			k, err := coder.DefaultCoder.Encode(resp, out)
-			if err == nil {
-				_, _ = pc.WriteTo(out[:k], from)
-			}
+	e := &bigTokenEnos{}
+	e.addr = startFakeEnos(t, func(_ *message.Message, path string, _ net.Addr, resp *message.Message) {
+		if strings.HasPrefix(path, "/auth/") {
+			e.auths.Add(1)
+			resp.Code = codes.Content
+			resp.Payload = []byte(`{"token":"` + strings.Repeat("T", tokenLen) + `"}`)
+		} else {
+			e.other.Add(1)
 		}
-	}()
+	})
 	return e
 }
 

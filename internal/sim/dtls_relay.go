@@ -140,15 +140,9 @@ func (r *relay) readServer(p *peer) {
 			continue // e.g. ICMP refused while the server restarts
 		}
 		p.lastUsed.Store(time.Now().UnixNano())
-		if r.s.chance(r.s.cfg.DropResponses) {
-			r.s.count(func(st *Stats) { st.DroppedResponses++ })
+		d, drop := r.s.responseFault()
+		if drop {
 			continue
-		}
-		d := r.s.cfg.Delay
-		if j := r.s.cfg.Jitter; j > 0 {
-			r.s.rngMu.Lock()
-			d += time.Duration(r.s.rng.Int64N(int64(j)))
-			r.s.rngMu.Unlock()
 		}
 		if d <= 0 {
 			_, _ = r.outer.WriteToUDP(buf[:n], p.client)

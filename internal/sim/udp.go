@@ -193,15 +193,9 @@ func (u *udpServer) encode(m *message.Message, resp response) []byte {
 // send writes a datagram to a peer through the configured wire faults: lost
 // with probability DropResponses, held back by Delay + U[0, Jitter).
 func (u *udpServer) send(datagram []byte, to netip.AddrPort) {
-	if u.s.chance(u.s.cfg.DropResponses) {
-		u.s.count(func(st *Stats) { st.DroppedResponses++ })
+	d, drop := u.s.responseFault()
+	if drop {
 		return
-	}
-	d := u.s.cfg.Delay
-	if j := u.s.cfg.Jitter; j > 0 {
-		u.s.rngMu.Lock()
-		d += time.Duration(u.s.rng.Int64N(int64(j)))
-		u.s.rngMu.Unlock()
 	}
 	if d <= 0 {
 		_, _ = u.conn.WriteToUDPAddrPort(datagram, to)
@@ -224,6 +218,23 @@ func decodeDatagram(data []byte, m *message.Message) error {
 		}
 		m.Options = make(message.Options, 0, 2*cap(m.Options)+1)
 	}
+}
+
+// responseFault decides the wire faults of one response datagram: drop it
+// (counted) with probability DropResponses, else hold it back by Delay +
+// U[0, Jitter).
+func (s *Server) responseFault() (delay time.Duration, drop bool) {
+	if s.chance(s.cfg.DropResponses) {
+		s.count(func(st *Stats) { st.DroppedResponses++ })
+		return 0, true
+	}
+	delay = s.cfg.Delay
+	if j := s.cfg.Jitter; j > 0 {
+		s.rngMu.Lock()
+		delay += time.Duration(s.rng.Int64N(int64(j)))
+		s.rngMu.Unlock()
+	}
+	return delay, false
 }
 
 func encodeReset(mid int32) []byte {
