@@ -19,7 +19,7 @@ BENCH_OUT     ?= $(BUILD)/bench
 BENCH_PKGS    := libcoap3-dev libssl-dev pkg-config
 BENCH_PROGS   := $(BUILD)/sign_bench $(BUILD)/report_enos $(BUILD)/report_coap \
                  $(BUILD)/report_enos_dtls $(BUILD)/report_coap_dtls \
-                 $(BUILD)/null_server $(BUILD)/scale_bench $(BUILD)/footprint
+                 $(BUILD)/null_server $(BUILD)/scale_bench $(BUILD)/async_bench $(BUILD)/footprint
 BENCH_ENOS_LD := -L$(BUILD) -lenos -Wl,-rpath,'$$ORIGIN'
 
 .PHONY: bench bench-short bench-build bench-deps bench-sim
@@ -70,6 +70,9 @@ $(BUILD)/null_server: bench/null_server.c
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
 $(BUILD)/scale_bench: bench/scale_bench.c bench/common.h include/enos.h $(BUILD)/libenos.so
+	$(CC) $(BENCH_CFLAGS) -Iinclude -Ibench -o $@ $< $(BENCH_ENOS_LD) -lpthread
+
+$(BUILD)/async_bench: bench/async_bench.c bench/common.h include/enos.h $(BUILD)/libenos.so
 	$(CC) $(BENCH_CFLAGS) -Iinclude -Ibench -o $@ $< $(BENCH_ENOS_LD) -lpthread
 
 $(BUILD)/footprint: bench/footprint.c bench/common.h include/enos.h $(BUILD)/libenos.so
