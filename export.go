@@ -74,6 +74,12 @@ func statusOf(fn string, err error) (C.int, string) {
 	return C.int(client.CodeInternal), fmt.Sprintf("internal error: code %d: %v", int(code), err)
 }
 
+// queuedDetail is the last error of an ENOS_QUEUED success: why the report
+// waits in the offline queue.
+func queuedDetail(out client.Outcome) string {
+	return "queued for later delivery: " + out.Cause.Error()
+}
+
 // guard is deferred by every export: a panic must never cross into C.
 func guard(fn string, rc *C.int) {
 	if r := recover(); r != nil {
@@ -342,7 +348,7 @@ func enosgo_report(h C.uintptr_t, payload unsafe.Pointer, n C.size_t) (rc C.int)
 		return failErr(fn, err)
 	case out.Queued:
 		// A success for the caller; the last error says why it waits.
-		setLastError(fn, "queued for later delivery: "+out.Cause.Error())
+		setLastError(fn, queuedDetail(out))
 		return C.ENOS_QUEUED
 	}
 	return 0

@@ -73,7 +73,7 @@ func doneCallback(name string, h, fn, user C.uintptr_t) func(client.Outcome, err
 	return func(out client.Outcome, err error) {
 		code, msg := statusOf(name, err)
 		if err == nil && out.Queued {
-			code, msg = C.ENOS_QUEUED, "queued for later delivery: "+out.Cause.Error()
+			code, msg = C.ENOS_QUEUED, queuedDetail(out)
 		}
 		if msg != "" {
 			msg = name + ": " + msg

@@ -60,7 +60,7 @@ func postResult(fn string, out client.Outcome, err error) C.int {
 		return failThing(fn, err)
 	case out.Queued:
 		// A success for the caller; the last error says why it waits.
-		setLastError(fn, "queued for later delivery: "+out.Cause.Error())
+		setLastError(fn, queuedDetail(out))
 		return C.ENOS_QUEUED
 	}
 	setLastReply(200, "")

@@ -16,9 +16,6 @@
 #include <stdatomic.h>
 #include <enos.h>
 
-#define PK "BenchPK"
-static void dk_of(int i, char *b, size_t n) { snprintf(b, n, "dev%05d", i); }
-static void secret_of(int i, char *b, size_t n) { snprintf(b, n, "secret-%05d-xyzzy", i); }
 
 static uint64_t *submitted, *lat; /* [round * N + i] */
 static atomic_long completed, failures;
@@ -52,8 +49,8 @@ int main(int argc, char **argv) {
     lat = calloc((size_t)n * rounds, sizeof *lat);
     for (int i = 0; i < n; i++) {
         enos_config cfg = ENOS_CONFIG_INIT;
-        dk_of(i, dk, sizeof dk); secret_of(i, sec, sizeof sec);
-        cfg.server = server; cfg.product_key = PK; cfg.device_key = dk; cfg.device_secret = sec;
+        bench_device_key(i, dk, sizeof dk); bench_device_secret(i, sec, sizeof sec);
+        cfg.server = server; cfg.product_key = BENCH_PK; cfg.device_key = dk; cfg.device_secret = sec;
         if (enos_init(&cfg, &clients[i]) != ENOS_OK) { fprintf(stderr, "enos_init %d: %s\n", i, enos_last_error()); return 1; }
     }
     unsigned char payload[16];

@@ -73,4 +73,10 @@ static inline void print_round_trips(const char *pre, uint64_t *lat, int n, doub
     printf("%s_cpu_us_per_msg %.1f\n", pre, (double)cpu_ns_used / 1e3 / n);
     printf("%s_rss_kb %ld\n%s_threads %ld\n", pre, proc_status("VmRSS"), pre, proc_status("Threads"));
 }
+/* The many-device benchmarks' devices (scale_bench gen writes them for
+ * enos-sim; async_bench and scale_bench run them): product key, device key
+ * and secret of device i. */
+#define BENCH_PK "BenchPK"
+static inline void bench_device_key(int i, char *b, size_t n) { snprintf(b, n, "dev%05d", i); }
+static inline void bench_device_secret(int i, char *b, size_t n) { snprintf(b, n, "secret-%05d-xyzzy", i); }
 #endif

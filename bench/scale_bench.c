@@ -16,9 +16,6 @@
 #include <stdatomic.h>
 #include <enos.h>
 
-#define PK "BenchPK"
-static void dk_of(int i, char *b, size_t n) { snprintf(b, n, "dev%05d", i); }
-static void secret_of(int i, char *b, size_t n) { snprintf(b, n, "secret-%05d-xyzzy", i); }
 
 static int n_clients, period_ms, rounds, nthreads;
 static enos_client **clients;
@@ -70,7 +67,7 @@ int main(int argc, char **argv) {
         FILE *f = fopen(argv[2], "w");
         int n = atoi(argv[3]);
         if (!f) { perror(argv[2]); return 1; }
-        for (int i = 0; i < n; i++) { dk_of(i, dk, sizeof dk); secret_of(i, sec, sizeof sec); fprintf(f, "%s:%s:%s\n", PK, dk, sec); }
+        for (int i = 0; i < n; i++) { bench_device_key(i, dk, sizeof dk); bench_device_secret(i, sec, sizeof sec); fprintf(f, "%s:%s:%s\n", BENCH_PK, dk, sec); }
         return fclose(f) ? 1 : 0;
     }
     if (argc != 7 || strcmp(argv[1], "run") != 0) {
@@ -103,8 +100,8 @@ int main(int argc, char **argv) {
     uint64_t t0 = now_ns();
     for (int i = 0; i < n_clients; i++) {
         enos_config cfg = ENOS_CONFIG_INIT;
-        dk_of(i, dk, sizeof dk); secret_of(i, sec, sizeof sec);
-        cfg.server = server; cfg.product_key = PK; cfg.device_key = dk; cfg.device_secret = sec;
+        bench_device_key(i, dk, sizeof dk); bench_device_secret(i, sec, sizeof sec);
+        cfg.server = server; cfg.product_key = BENCH_PK; cfg.device_key = dk; cfg.device_secret = sec;
         if (enos_init(&cfg, &clients[i]) != ENOS_OK) { fprintf(stderr, "enos_init %d: %s\n", i, enos_last_error()); return 1; }
     }
     printf("scale_init_all_ms %.1f\n", (double)(now_ns() - t0) / 1e6);

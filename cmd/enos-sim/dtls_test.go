@@ -3,21 +3,17 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/libenos/libenos/core/sign"
-	"github.com/libenos/libenos/internal/testutil"
 )
 
 // productSecret's derived key has no zero byte (checked below), so that it
@@ -41,37 +37,12 @@ func TestDTLSWithLibcoap(t *testing.T) {
 		}
 		return string(k[:])
 	}
-	bin := filepath.Join(t.TempDir(), "enos-sim")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	logFile := filepath.Join(t.TempDir(), "records.jsonl")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--listen", "127.0.0.1:0", "--control", "off", "--log", logFile,
+	p := startSimBinary(t, ctx, "--listen", "127.0.0.1:0", "--control", "off", "--log", logFile,
 		"--dtls-listen", "127.0.0.1:0", "--device", pk+":"+dk+":"+secret, "--product", pk+":"+productSecret)
-	stdout, _ := cmd.StdoutPipe()
-	var stderr testutil.SyncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || !strings.HasPrefix(line, "listening on ") {
-		t.Fatalf("first stdout line %q: %v", line, err)
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	var addr string
-	for deadline := time.Now().Add(5 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		for _, l := range strings.Split(stderr.String(), "\n") {
-			if a, ok := strings.CutPrefix(l, "enos-sim: DTLS on "); ok {
-				addr = a
-			}
-		}
-	}
-	if addr == "" {
-		t.Fatalf("no DTLS address on stderr: %s", stderr.String())
-	}
+	addr, stderr := p.stderrLine("enos-sim: DTLS on "), p.stderr
 
 	// coap runs coap-client-openssl with -v 6, which prints every PDU
 	// ("v:1 t:ACK c:2.04 ...") to stdout and payloads to stdout.
@@ -108,10 +79,7 @@ func TestDTLSWithLibcoap(t *testing.T) {
 		t.Fatalf("activation info:\n%s", out)
 	}
 
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit: %v\n%s", err, stderr.String())
-	}
+	p.stop()
 	data, _ := os.ReadFile(logFile)
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
 	if len(lines) != 1 || !strings.Contains(lines[0], `"payload":"aGVsbG8="`) {

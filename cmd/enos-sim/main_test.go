@@ -83,39 +83,13 @@ func TestWithLibcoap(t *testing.T) {
 	if err != nil {
 		t.Skip("coap-client-notls not found: install Debian package libcoap3-bin to run this test")
 	}
-	bin := filepath.Join(t.TempDir(), "enos-sim")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	logFile := filepath.Join(t.TempDir(), "records.jsonl")
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--log", logFile,
+	p := startSimBinary(t, ctx, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--log", logFile,
 		"--device", pk+":"+dk+":"+secret, "--device", "other:dev:sec")
-	stdout, _ := cmd.StdoutPipe()
-	var stderr testutil.SyncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "listening on ") {
-		t.Fatalf("first stdout line %q: %v", line, err)
-	}
-	addr := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	var control string
-	for deadline := time.Now().Add(5 * time.Second); control == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		for _, l := range strings.Split(stderr.String(), "\n") {
-			if c, ok := strings.CutPrefix(l, "enos-sim: control channel on "); ok {
-				control = c
-			}
-		}
-	}
-	if control == "" {
-		t.Fatalf("no control address on stderr: %s", stderr.String())
-	}
+	addr, stderr := p.addr, p.stderr
+	control := p.stderrLine("enos-sim: control channel on ")
 
 	coap := func(args ...string) (string, string) {
 		t.Helper()
@@ -172,10 +146,7 @@ func TestWithLibcoap(t *testing.T) {
 	}
 
 	// Summary on SIGTERM; the records file has exactly the two reports.
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit: %v\n%s", err, stderr.String())
-	}
+	p.stop()
 	if !strings.Contains(stderr.String(), "summary: auths=1 reports=2 rejections=3 duplicates=0") {
 		t.Fatalf("summary: %s", stderr.String())
 	}
@@ -192,5 +163,61 @@ func TestWithLibcoap(t *testing.T) {
 	all := string(data) + stderr.String()
 	if strings.Contains(all, auth.Token) || strings.Contains(all, secret) {
 		t.Fatal("records or stderr leak the token or the secret")
+	}
+}
+
+// simProcess is enos-sim running as its own process (startSimBinary).
+type simProcess struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	addr   string               // UDP address, from the "listening on" line
+	stderr *testutil.SyncBuffer // everything it wrote to stderr
+}
+
+// startSimBinary builds enos-sim and starts it with args until ctx ends or the
+// test does; it returns once the simulator said where it listens.
+func startSimBinary(t *testing.T, ctx context.Context, args ...string) *simProcess {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "enos-sim")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	p := &simProcess{t: t, cmd: exec.CommandContext(ctx, bin, args...), stderr: &testutil.SyncBuffer{}}
+	stdout, _ := p.cmd.StdoutPipe()
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.cmd.Process.Kill(); _ = p.cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "listening on ") {
+		t.Fatalf("first stdout line %q: %v", line, err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	p.addr = strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
+	return p
+}
+
+// stderrLine waits up to 5 s for a stderr line starting with prefix and
+// returns the rest of it.
+func (p *simProcess) stderrLine(prefix string) string {
+	p.t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, l := range strings.Split(p.stderr.String(), "\n") {
+			if rest, ok := strings.CutPrefix(l, prefix); ok {
+				return rest
+			}
+		}
+	}
+	p.t.Fatalf("no %q line on stderr: %s", prefix, p.stderr.String())
+	return ""
+}
+
+// stop ends the simulator with SIGTERM and fails the test unless it exits 0.
+func (p *simProcess) stop() {
+	p.t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.cmd.Wait(); err != nil {
+		p.t.Fatalf("exit: %v\n%s", err, p.stderr.String())
 	}
 }

@@ -37,10 +37,10 @@ func jsonReplyRefusal(coap uint8, payload []byte) error {
 
 // printableText keeps EnOS's text off the terminal's control sequences:
 // every rune outside printable ASCII becomes '?', and it is cut at max bytes.
-func printableText(s string, max int) string {
-	cut := len(s) > max
+func printableText(s string, maxLen int) string {
+	cut := len(s) > maxLen
 	if cut {
-		s = s[:max]
+		s = s[:maxLen]
 	}
 	s = strings.Map(func(r rune) rune {
 		if r < ' ' || r >= 0x7f {

@@ -33,7 +33,6 @@ type asyncQueue struct {
 	jobs     []asyncJob
 	head     int
 	draining bool
-	closed   bool
 	drained  sync.WaitGroup // the draining goroutine, if any
 
 	// accepted counts requests ever accepted, ran those whose run returned;
@@ -124,7 +123,7 @@ func (c *Client) Go(run func(context.Context) (Outcome, error), done func(Outcom
 	q := &c.async
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.closed || c.closed.Load() {
+	if c.closed.Load() {
 		return errClosed
 	}
 	if outstanding.Add(1) > MaxOutstanding {
@@ -206,12 +205,13 @@ func runJob(run func(context.Context) (Outcome, error)) (out Outcome, err error)
 	return run(skipAsyncWait(context.Background()))
 }
 
-// closeAsync refuses new asynchronous requests; those waiting end with
-// CodeClosed as the draining goroutine reaches them (Close has run).
+// closeAsync is called by Close after it set c.closed: taking the queue's
+// lock once makes every Go that saw the client open finish (and start its
+// drain) before Close goes on, and every later Go sees it closed. Requests
+// waiting end with CodeClosed as the draining goroutine reaches them.
 func (c *Client) closeAsync() {
 	c.async.mu.Lock()
-	c.async.closed = true
-	c.async.mu.Unlock()
+	c.async.mu.Unlock() //nolint:staticcheck // a barrier, see above
 }
 
 // WaitAsync returns once every accepted asynchronous request of this closed
@@ -254,16 +254,15 @@ func leaveAsyncWait(waiter uint64) {
 // keyed waiter (0: not from a done function). When waiting would never end
 // (c's done functions wait, directly or through other clients, for waiter's:
 // two callbacks closing each other's clients), it returns at once instead,
-// as for a close from c's own callback, and says so with false.
-func (c *Client) WaitAsyncFrom(waiter uint64) bool {
+// as for a close from c's own callback.
+func (c *Client) WaitAsyncFrom(waiter uint64) {
 	if waiter == 0 {
 		c.WaitAsync()
-		return true
+		return
 	}
 	if !enterAsyncWait(waiter, c.key.Load()) {
-		return false
+		return
 	}
 	defer leaveAsyncWait(waiter)
 	c.WaitAsync()
-	return true
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,6 +118,51 @@ func TestAsyncBusy(t *testing.T) {
 	}
 	_ = c.Close()
 	done.Wait()
+}
+
+// The bound is the process's, not a client's: 16 clients submitting from 16
+// goroutines at once get exactly MaxOutstanding accepted between them, each
+// refusal is CodeBusy, and every accepted request is called back once.
+func TestAsyncBusyAcrossClients(t *testing.T) {
+	silent, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	const n = 16
+	var clients [n]*Client
+	for i := range clients {
+		clients[i] = newClient(t, silent.LocalAddr().String(), func(c *Config) { c.AckTimeout = time.Second })
+	}
+	var accepted, calls atomic.Int64
+	var submit sync.WaitGroup
+	for _, c := range clients {
+		submit.Add(1)
+		go func() {
+			defer submit.Done()
+			for {
+				err := c.ReportAsync(nil, func(Outcome, error) { calls.Add(1) })
+				if err != nil {
+					if CodeOf(err) != CodeBusy {
+						t.Errorf("refusal %v, want CodeBusy", err)
+					}
+					return
+				}
+				accepted.Add(1)
+			}
+		}()
+	}
+	submit.Wait()
+	if got := accepted.Load(); got != MaxOutstanding {
+		t.Fatalf("%d accepted across %d clients, want %d", got, n, MaxOutstanding)
+	}
+	for _, c := range clients {
+		_ = c.Close()
+		c.WaitAsync()
+	}
+	if got := calls.Load(); got != MaxOutstanding {
+		t.Fatalf("%d callbacks for %d accepted requests", got, MaxOutstanding)
+	}
 }
 
 // A panic in a request becomes CodeInternal for that request; the client and

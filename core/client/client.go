@@ -100,9 +100,6 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, &Error{Code: CodeInvalid, Msg: "sign IV", Err: err}
 	}
-	if _, err := sign.AuthSign(cfg.ProductKey, cfg.DeviceKey, cfg.DeviceSecret, cfg.Lifetime); err != nil {
-		return nil, &Error{Code: CodeInvalid, Msg: "auth sign", Err: err}
-	}
 	c := &Client{
 		cfg:        cfg,
 		conn:       transport.New(cfg.Server, cfg.params()),
@@ -256,10 +253,11 @@ func (c *Client) Authenticate(ctx context.Context) error {
 // anything is queued, new reports go behind it. An error means the report was
 // not accepted: CodeFull, for one, means the queue is full.
 func (c *Client) Report(ctx context.Context, payload []byte) (Outcome, error) {
-	if err := c.checkRequestSize(c.reportPath, len(payload)); err != nil {
-		return Outcome{}, err
-	}
 	if c.offlineQueue != nil {
+		// Checked before the queue can take it; request checks the rest.
+		if err := c.checkRequestSize(c.reportPath, len(payload)); err != nil {
+			return Outcome{}, err
+		}
 		return c.reportOffline(ctx, payload)
 	}
 	_, err := c.request(ctx, codes.POST, c.reportPath, payload, nil)

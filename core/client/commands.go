@@ -197,8 +197,8 @@ type inbox struct {
 	stopping bool
 }
 
-func newInbox(max int) *inbox {
-	b := &inbox{max: max}
+func newInbox(capacity int) *inbox {
+	b := &inbox{max: capacity}
 	b.idle = sync.NewCond(&b.mu)
 	return b
 }

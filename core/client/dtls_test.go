@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -496,5 +497,33 @@ func TestDTLSSimEndSessionIsReestablished(t *testing.T) {
 	}
 	if st := s.Stats(); st.Handshakes != 2 || st.Reports != 2 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// Activation succeeds but the secret cannot be kept (here a directory sits
+// under the temporary file's name, so the atomic write fails): the report
+// fails with CodeState and a state error is counted, and nothing claims to be
+// saved. The secret EnOS handed out is not used for a report that could not
+// be recorded as activated.
+func TestDTLSActivationSecretCannotBeSaved(t *testing.T) {
+	s := startDTLSSim(t, sim.Config{Products: []sim.Product{{ProductKey: tPK, Secret: tProductSecret}}})
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "device-secret.tmp", "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c := dtlsClient(t, s.DTLSAddr(), func(c *Config) { c.DeviceSecret = ""; c.ProductSecret = tProductSecret; c.StateDir = dir })
+	err := reportQ(c, context.Background(), []byte("x"))
+	wantCode(t, err, CodeState)
+	if !strings.Contains(err.Error(), "cannot save the device secret") {
+		t.Fatalf("err = %v", err)
+	}
+	if st := s.Stats(); st.Activations != 1 || st.Reports != 0 {
+		t.Fatalf("activations %d, reports %d; want 1, 0", st.Activations, st.Reports)
+	}
+	if c.Stats().StateErrors == 0 {
+		t.Fatal("the failed save was not counted in state_errors")
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "device-secret")); !os.IsNotExist(err) {
+		t.Fatalf("a device-secret file exists: %v", err)
 	}
 }

@@ -90,7 +90,7 @@ func (c *Client) checkSize(path string, n int, signLen int) error {
 	if signLen > 0 {
 		sig = " and this session's signature"
 	}
-	if c.cfg.BlockSize == -1 {
+	if c.cfg.BlockSize == BlockOff {
 		if n > room {
 			return errorf(CodeInvalid, "payload of %d bytes does not fit one datagram with block-wise transfer off: at most %d bytes next to the path%s", n, max(room, 0), sig)
 		}

@@ -131,10 +131,10 @@ func (c *Client) ReplyResult(ctx context.Context, commandTopic string, command [
 
 // printable returns s with every byte outside printable ASCII as '?',
 // shortened to max bytes: EnOS's message goes into logs and C strings.
-func printable(s string, max int) string {
+func printable(s string, maxLen int) string {
 	b := []byte(s)
-	if len(b) > max {
-		b = append(b[:max], "..."...)
+	if len(b) > maxLen {
+		b = append(b[:maxLen], "..."...)
 	}
 	for i, ch := range b {
 		if ch < ' ' || ch >= 0x7f {

@@ -101,8 +101,9 @@ func decimalLen(v uint32) int {
 }
 
 // Signer computes option-2101 signatures for one device secret and IV. The key
-// schedule is computed once, and AppendSign reuses the Signer's scratch space,
-// so signing allocates nothing. A Signer is not safe for concurrent use.
+// schedule is computed once, and AppendSign builds the plaintext in a pooled
+// buffer (plaintexts), so signing allocates nothing. A Signer holds no state
+// that signing changes: it is safe for concurrent use.
 type Signer struct {
 	block cipher.Block
 	iv    [16]byte

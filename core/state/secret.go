@@ -10,16 +10,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 )
 
 // The device secret a dynamic activation (DTLS, secureMode 3) obtained. It is
 // the device's only credential from then on, and EnOS may refuse to hand it
-// out twice: it is written as carefully as the session (temporary file,
-// fsync, rename, fsync of the directory), readable by the owner only, and
-// never through a symbolic link planted in the directory.
+// out twice: it is kept with the same care as the session, through Dir (the
+// directory's owner and mode checked, no symbolic link or hard link followed,
+// Dir.WriteAtomic: temporary file, fsync, rename, fsync of the directory),
+// readable by the owner only.
 const (
 	secretFile    = "device-secret"
 	secretHeader  = "libenos-device-secret 1 "
@@ -36,7 +35,12 @@ type secretBody struct {
 // false when none was saved. A file that is torn, edited, not a regular file,
 // or another device's is an error: the caller must not activate again over it.
 func LoadSecret(dir, productKey, deviceKey string) (secret string, ok bool, err error) {
-	f, err := os.OpenFile(filepath.Join(dir, secretFile), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0)
+	d, err := OpenDir(dir)
+	if err != nil {
+		return "", false, err
+	}
+	defer d.Close()
+	f, err := d.OpenFile(secretFile, os.O_RDONLY)
 	if errors.Is(err, os.ErrNotExist) {
 		return "", false, nil
 	}
@@ -44,9 +48,6 @@ func LoadSecret(dir, productKey, deviceKey string) (secret string, ok bool, err 
 		return "", false, fmt.Errorf("device secret file: %w", err)
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return "", false, errors.New("device secret file is not a regular file")
-	}
 	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
 	if err != nil {
 		return "", false, fmt.Errorf("device secret file: %w", err)
@@ -83,45 +84,10 @@ func SaveSecret(dir, productKey, deviceKey, secret string) error {
 	}
 	sum := sha256.Sum256(body)
 	data := append([]byte(secretHeader+hex.EncodeToString(sum[:])+"\n"), body...)
-	path := filepath.Join(dir, secretFile)
-	tmp := path + ".tmp"
-	// A leftover temporary file (a crash), or anything planted under its
-	// name, goes first: O_EXCL and O_NOFOLLOW then refuse to write through
-	// a link that appears in between.
-	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := OpenDir(dir)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	return d.Sync()
+	return d.WriteAtomic(secretFile, data)
 }

@@ -34,9 +34,10 @@ const DTLSAvailable = true
 // handshake, silence and ICMP, and a session that died on the server's side
 // re-established once, transparently.
 type DTLSConn struct {
-	server string
-	params Params
-	psk    PSK
+	server    string
+	params    Params
+	blockSize int // params' block size, checked by NewDTLS; -1 when block-wise is off
+	psk       PSK
 
 	xmu sync.Mutex // one exchange at a time
 
@@ -49,29 +50,17 @@ type DTLSConn struct {
 	abort context.CancelFunc
 }
 
-// PSK is a DTLS pre-shared key and the identity that names it.
-type PSK struct {
-	Identity string
-	Key      []byte
-}
-
-// DTLS errors.
-var (
-	// ErrHandshake: the server refused the handshake (an alert), or answered
-	// it but never completed it, which is what a server does when it cannot
-	// verify our Finished message because our key differs from its own.
-	ErrHandshake = errors.New("DTLS handshake refused (wrong key or identity)")
-	// errSessionDead: the DTLS session ended under an exchange.
-	errSessionDead = errors.New("DTLS session ended")
-)
+// errSessionDead: the DTLS session ended under an exchange.
+var errSessionDead = errors.New("DTLS session ended")
 
 // NewDTLS returns a DTLSConn for server ("host:port"). It does no I/O: the
 // handshake happens on the first exchange, or on Handshake.
 func NewDTLS(server string, p Params, psk PSK) (*DTLSConn, error) {
-	if _, err := p.blockSize(); err != nil {
+	bs, err := p.blockSize()
+	if err != nil {
 		return nil, err
 	}
-	return &DTLSConn{server: server, params: p, psk: PSK{Identity: psk.Identity, Key: append([]byte(nil), psk.Key...)}}, nil
+	return &DTLSConn{server: server, params: p, blockSize: bs, psk: PSK{Identity: psk.Identity, Key: append([]byte(nil), psk.Key...)}}, nil
 }
 
 // Close ends the session; an exchange in progress returns ErrClosed.
@@ -223,10 +212,10 @@ func (d *DTLSConn) handshake(ctx context.Context) (*udpClient.Conn, error) {
 		_ = nc.Close()
 		return nil, d.handshakeError(ctx, wire, err)
 	}
-	bs, _ := d.params.blockSize()
-	szx := blockwise.SZX1024
+	bs := d.blockSize
+	sz := blockwise.SZX1024
 	if bs > 0 {
-		szx = blockwise.SZX(szxOf(bs))
+		sz = blockwise.SZX(szx(bs))
 	}
 	runner, stop := sharedRunner(retransmitTick(d.params.AckTimeout))
 	cc := coapdtls.Client(conn,
@@ -236,7 +225,7 @@ func (d *DTLSConn) handshake(ctx context.Context) (*udpClient.Conn, error) {
 		options.WithTransmission(1, d.params.AckTimeout, uint32(d.params.MaxRetransmit)),
 		options.WithMTU(MaxDatagram),
 		options.WithMaxMessageSize(MaxPayload+1024),
-		options.WithBlockwise(bs > 0, szx, d.params.Window()),
+		options.WithBlockwise(bs > 0, sz, d.params.Window()),
 		options.WithCloseSocket(),
 	)
 	d.mu.Lock()
@@ -313,14 +302,6 @@ func retransmitTick(ack time.Duration) time.Duration {
 	return min(max(ack/10, 10*time.Millisecond), 100*time.Millisecond)
 }
 
-func szxOf(size int) int {
-	n := 0
-	for s := size >> 5; s > 0; s >>= 1 {
-		n++
-	}
-	return n
-}
-
 // handshakeError sorts a failed handshake into refused, silent and unreachable.
 func (d *DTLSConn) handshakeError(ctx context.Context, wire *watchedConn, err error) error {
 	if ctx.Err() != nil {
@@ -343,7 +324,7 @@ func (d *DTLSConn) handshakeError(ctx context.Context, wire *watchedConn, err er
 
 // exchange sends req on cc and waits for its response within the window.
 func (d *DTLSConn) exchange(ctx context.Context, cc *udpClient.Conn, req *Request) (Response, error) {
-	bs, _ := d.params.blockSize()
+	bs := d.blockSize
 	n := 1
 	if bs > 0 && len(req.Payload) > bs {
 		n = (len(req.Payload) + bs - 1) / bs

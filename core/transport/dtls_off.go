@@ -16,15 +16,6 @@ const DTLSAvailable = false
 // ErrNoDTLS is what NewDTLS returns in a build without DTLS.
 var ErrNoDTLS = errors.New("this libenos was built without DTLS (build tag nodtls)")
 
-// ErrHandshake is never returned by a build without DTLS.
-var ErrHandshake = errors.New("DTLS handshake refused (wrong key or identity)")
-
-// PSK is a DTLS pre-shared key and the identity that names it.
-type PSK struct {
-	Identity string
-	Key      []byte
-}
-
 // DTLSConn cannot be made in a build without DTLS.
 type DTLSConn struct{}
 

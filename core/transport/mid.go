@@ -60,15 +60,10 @@ func (a *midAllocator) take() (uint16, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.now().Sub(a.base) + 1
-	g := a.next / midGroup
-	// On entering a group, last[g] is from the previous round: the time its
-	// last Message ID went out. Once that is old enough, so is every other
-	// of the group, and within the group every later one is newer still.
-	if a.next%midGroup == 0 {
-		if l := a.last[g]; l != 0 && now-l < ExchangeLifetime {
-			return 0, false
-		}
+	if a.blockedLocked(now) {
+		return 0, false
 	}
+	g := a.next / midGroup
 	mid := a.next
 	a.next++
 	a.count++
@@ -88,9 +83,18 @@ func (a *midAllocator) issued() uint64 {
 func (a *midAllocator) exhausted() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	return a.blockedLocked(a.now().Sub(a.base) + 1)
+}
+
+// blockedLocked says whether the next Message ID was issued less than
+// ExchangeLifetime before now (time since base plus 1). On entering a group,
+// last[g] is from the previous round: the time its last Message ID went out.
+// Once that is old enough, so is every other of the group, and within the
+// group every later one is newer still.
+func (a *midAllocator) blockedLocked(now time.Duration) bool {
 	if a.next%midGroup != 0 {
 		return false
 	}
 	l := a.last[a.next/midGroup]
-	return l != 0 && a.now().Sub(a.base)+1-l < ExchangeLifetime
+	return l != 0 && now-l < ExchangeLifetime
 }

@@ -433,7 +433,9 @@ func (c *Conn) send(ctx context.Context, s *sock, req *Request, bs int, start ti
 				err = ErrBlockwise
 			}
 			if err != nil {
-				if req.Keep && !errors.Is(err, errRebind) && !errors.Is(err, ErrBlockwise) {
+				// Keep only what went on the wire: a datagram never sent (the
+				// socket failed first) has nothing for the server to deduplicate.
+				if req.Keep && sent > 0 && !errors.Is(err, errRebind) && !errors.Is(err, ErrBlockwise) {
 					// c.sc.sendBuf still holds the datagram: nothing in an
 					// exchange writes to it.
 					req.Sent = &Exchange{mid: mid, token: token, datagram: append([]byte(nil), c.sc.sendBuf[:n]...), first: now, sock: s}

@@ -35,16 +35,16 @@ type exchangeCache struct {
 	lifetime int64
 
 	mu        sync.Mutex
-	current   map[exchangeKey]*exchange
-	previous  map[exchangeKey]*exchange
+	current   map[exchangeKey]exchange // by value: no heap object per request for the GC to visit
+	previous  map[exchangeKey]exchange
 	rotatedAt int64
 }
 
 func newExchangeCache(lifetime time.Duration, now time.Time) *exchangeCache {
 	return &exchangeCache{
 		lifetime:  int64(lifetime),
-		current:   make(map[exchangeKey]*exchange),
-		previous:  make(map[exchangeKey]*exchange),
+		current:   make(map[exchangeKey]exchange),
+		previous:  make(map[exchangeKey]exchange),
 		rotatedAt: now.UnixNano(),
 	}
 }
@@ -58,20 +58,23 @@ func (c *exchangeCache) begin(k exchangeKey, now time.Time) (response []byte, du
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if t-c.rotatedAt >= c.lifetime {
-		c.previous, c.current = c.current, make(map[exchangeKey]*exchange, len(c.current))
+		c.previous, c.current = c.current, make(map[exchangeKey]exchange, len(c.current))
 		c.rotatedAt = t
 	}
-	e := c.current[k]
-	if e == nil {
-		e = c.previous[k]
+	gen := c.current
+	e, ok := gen[k]
+	if !ok {
+		gen = c.previous
+		e, ok = gen[k]
 	}
-	if e != nil && t-e.at < c.lifetime {
+	if ok && t-e.at < c.lifetime {
 		if e.response == nil {
 			e.waiting++
+			gen[k] = e
 		}
 		return e.response, true
 	}
-	c.current[k] = &exchange{at: t}
+	c.current[k] = exchange{at: t}
 	return nil, false
 }
 
@@ -80,15 +83,16 @@ func (c *exchangeCache) begin(k exchangeKey, now time.Time) (response []byte, du
 func (c *exchangeCache) finish(k exchangeKey, response []byte) (waiting int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := c.current[k]
-	if e == nil {
-		e = c.previous[k] // rotated while the request was handled
+	gen := c.current
+	e, ok := gen[k]
+	if !ok {
+		gen = c.previous // rotated while the request was handled
+		if e, ok = gen[k]; !ok {
+			return 0
+		}
 	}
-	if e == nil {
-		return 0
-	}
-	e.response = response
-	waiting, e.waiting = e.waiting, 0
+	waiting = e.waiting
+	gen[k] = exchange{at: e.at, response: response}
 	return waiting
 }
 

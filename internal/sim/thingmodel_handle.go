@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -298,19 +299,10 @@ func (s *Server) thingAttributes(d *deviceState, op string, arg json.RawMessage,
 	}
 	out := make(map[string]json.RawMessage)
 	for n, v := range stored {
-		if len(names) == 0 || contains(names, n) {
+		if len(names) == 0 || slices.Contains(names, n) {
 			out[n] = v
 		}
 	}
 	b, _ := json.Marshal(out) // sorted keys
 	return thingOK, "", b
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

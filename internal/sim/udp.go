@@ -133,12 +133,12 @@ func (u *udpServer) respond(m *message.Message, from netip.AddrPort) (resp respo
 		// RFC 7252 §5.4.1: a CON gets 4.02, a NON is rejected silently.
 		return textResponse(codes.BadOption, coapClient.FormatUnknownCriticalOptionsDiagnostic(unknown)), m.Type == message.Confirmable
 	}
-	var payload []byte
-	if len(m.Payload) > 0 {
-		payload = append([]byte(nil), m.Payload...) // data is the reader's buffer; records keep the body
-	}
 	raw, err := m.Options.GetUint32(message.Block1)
 	if err != nil {
+		var payload []byte
+		if len(m.Payload) > 0 {
+			payload = append([]byte(nil), m.Payload...) // data is the reader's buffer; records keep the body
+		}
 		return u.s.handle(parseRequest(m.Code, m.Options, payload)), true
 	}
 	num, more, szx := raw>>4, raw>>3&1 == 1, raw&7
@@ -148,7 +148,7 @@ func (u *udpServer) respond(m *message.Message, from netip.AddrPort) (resp respo
 	size := 16 << szx
 	req := parseRequest(m.Code, m.Options, nil)
 	k := blockKey{from: from, code: m.Code, path: strings.Join(req.path, "/")}
-	r := u.blocks.add(k, num, more, size, payload, time.Now())
+	r := u.blocks.add(k, num, more, size, m.Payload, time.Now()) // add copies the block
 	switch {
 	case r.errCode != 0:
 		resp = textResponse(r.errCode, r.errText)

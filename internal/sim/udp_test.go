@@ -43,7 +43,9 @@ func TestExchangeCacheLifetime(t *testing.T) {
 	// Two more rotations drop what is not refreshed: k, idle since t0+life.
 	c.begin(other, t0.Add(3*life))
 	c.begin(other, t0.Add(5*life))
-	if c.current[k] != nil || c.previous[k] != nil {
+	_, inCurrent := c.current[k]
+	_, inPrevious := c.previous[k]
+	if inCurrent || inPrevious {
 		t.Fatal("an exchange idle for two lifetimes is still remembered")
 	}
 	if n := c.size(); n > 2 {
@@ -163,4 +165,61 @@ func TestPingAndUnknownCritical(t *testing.T) {
 	}
 	m := c.do(codes.POST, "/auth/x", []opt{{2011, []byte("v")}}, nil)
 	wantCode(t, m, codes.BadOption, "unknown critical option 2011")
+}
+
+// readDatagram waits up to d for one datagram on c's socket; nil when none came.
+func readDatagram(t *testing.T, c *rawClient, d time.Duration) []byte {
+	t.Helper()
+	buf := make([]byte, 2048)
+	_ = c.conn.SetReadDeadline(time.Now().Add(d))
+	n, err := c.conn.Read(buf)
+	if err != nil {
+		return nil
+	}
+	return buf[:n]
+}
+
+// A NON request gets a NON answer with a Message ID of the server's own; a NON
+// with an unknown critical option is rejected silently (RFC 7252 §5.4.1).
+func TestNonConfirmable(t *testing.T) {
+	s := startSim(t, Config{})
+	c := newRawClient(t, s.Addr())
+	data, mid := c.encode(codes.POST, "/auth/"+vec.ProductKey+"/"+vec.DeviceKey, nil, authPayload(t, vec, 3600))
+	data[0] = data[0]&^0x30 | 0x10 // type NON
+	if _, err := c.conn.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	got := readDatagram(t, c, 5*time.Second)
+	if got == nil {
+		t.Fatal("no answer to a NON request")
+	}
+	m := decode(t, got)
+	if m.Type != message.NonConfirmable || uint16(m.MessageID) == mid || m.Code != codes.Content {
+		t.Fatalf("answer type %v MID %d code %v; want a NON 2.05 with a MID other than %d", m.Type, m.MessageID, m.Code, mid)
+	}
+
+	data, _ = c.encode(codes.POST, "/auth/x", []opt{{2011, []byte("v")}}, nil)
+	data[0] = data[0]&^0x30 | 0x10
+	if _, err := c.conn.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if got := readDatagram(t, c, 300*time.Millisecond); got != nil {
+		t.Fatalf("a NON with an unknown critical option was answered: %x", got)
+	}
+}
+
+// A CON that cannot be parsed but whose header can gets RST with its MID; a
+// Block1 option with SZX 7 (BERT, not for UDP) gets 4.00.
+func TestMalformedRequests(t *testing.T) {
+	s := startSim(t, Config{})
+	c := newRawClient(t, s.Addr())
+	bad := []byte{0x40, 0x02, 0x12, 0x35, 0xBE, 0xFF, 0xFF, 'a'} // Uri-Path claiming 65804 bytes
+	if _, err := c.conn.Write(bad); err != nil {
+		t.Fatal(err)
+	}
+	if got := readDatagram(t, c, 5*time.Second); !bytes.Equal(got, []byte{0x70, 0x00, 0x12, 0x35}) {
+		t.Fatalf("unparsable CON: got %x, want RST 70001235", got)
+	}
+	m := c.do(codes.POST, upRaw(vec), []opt{{message.Block1, encodeUint(0<<4 | 8 | 7)}}, bytes.Repeat([]byte("x"), 32))
+	wantCode(t, m, codes.BadRequest, "Block1 SZX 7")
 }

@@ -7,6 +7,7 @@ package testutil
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 )
@@ -25,7 +26,7 @@ func Tmpfs(tb testing.TB, size int64) string {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		tb.Fatal(err)
 	}
-	opts := "size=" + itoa(size) + ",mode=0700"
+	opts := "size=" + strconv.FormatInt(size, 10) + ",mode=0700"
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, opts); err != nil {
 		tb.Skipf("cannot mount a tmpfs (%v); the full-disk test needs CAP_SYS_ADMIN", err)
 	}
@@ -66,17 +67,4 @@ func FreeBytes(tb testing.TB, dir string) int64 {
 		tb.Fatal(err)
 	}
 	return int64(st.Bavail) * int64(st.Bsize)
-}
-
-func itoa(n int64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(b[i:])
-		}
-	}
 }
